@@ -1,0 +1,264 @@
+"""``tradesim`` command line: backtests, data generation and strategy validation.
+
+Bad input gives one clear line on stderr and a non-zero exit (2 for user errors), never a
+traceback; set ``TRADESIM_DEBUG=1`` to see tracebacks of unexpected failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from engine.errors import ConfigError, TradeSimError
+
+Handler = Callable[[argparse.Namespace], int]
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def register_commands(adder: Callable[[argparse._SubParsersAction], None]) -> None:
+    """Let other packages (the web/process launcher) add subcommands without engine importing
+    them."""
+    _EXTRA_COMMANDS.append(adder)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (also used by the docs and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="tradesim", description="Trading Simulator: Lua strategies, backtests, live runners."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_backtest(sub)
+    _add_data(sub)
+    _add_strategy(sub)
+    for adder in _EXTRA_COMMANDS:
+        adder(sub)
+    return parser
+
+
+def _add_backtest(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("backtest", help="backtest a Lua strategy on CSV or simulated data")
+    p.add_argument("strategy", help="path to the strategy .lua file")
+    p.add_argument("--data", help="CSV file with OHLCV bars (default: simulated data)")
+    p.add_argument("--symbol", help="symbol name (default: CSV file stem, or BTCUSDT)")
+    p.add_argument("--timeframe", help="bar timeframe; resamples the data when larger")
+    p.add_argument("--bars", type=int, default=10_000, help="simulated bars when no --data")
+    p.add_argument("--capital", type=float, default=10_000.0)
+    p.add_argument("--commission", type=float, default=0.0, help="rate, e.g. 0.001 = 0.1%%")
+    p.add_argument("--slippage-bps", type=float, default=0.0)
+    p.add_argument("--slippage-model", choices=["fixed", "spread"], default="fixed")
+    p.add_argument("--fill", choices=["close", "next_open"], default="close")
+    p.add_argument("--window", type=int, default=100, help="window size for indicators.high etc.")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--runs", type=int, default=1, help="randomized runs (needs --duration)")
+    p.add_argument("--duration", help="length of each randomized run, e.g. 7d, 12h")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", dest="json_out", help="write the full result as JSON here")
+    p.add_argument("--trades-csv", help="write the trade list as CSV here")
+    p.set_defaults(handler=_cmd_backtest)
+
+
+def _add_data(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("data", help="market data tools")
+    data_sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    g = data_sub.add_parser("generate", help="write seeded simulated bars to CSV")
+    g.add_argument("--symbol", default="BTCUSDT")
+    g.add_argument("--timeframe", default="1m")
+    g.add_argument("--bars", type=int, default=10_000)
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--out", required=True, help="output CSV path")
+    g.set_defaults(handler=_cmd_data_generate)
+    i = data_sub.add_parser("info", help="summarize a CSV file: bars, timeframe, gaps")
+    i.add_argument("file")
+    i.set_defaults(handler=_cmd_data_info)
+
+
+def _add_strategy(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("strategy", help="strategy tools")
+    s_sub = p.add_subparsers(dest="strategy_command", required=True, metavar="ACTION")
+    v = s_sub.add_parser("validate", help="check a strategy; exit code 1 on errors")
+    v.add_argument("file")
+    v.set_defaults(handler=_cmd_strategy_validate)
+
+
+def parse_params(items: Sequence[str]) -> dict[str, str]:
+    """``["fast=12", "slow=30"]`` -> ``{"fast": "12", "slow": "30"}``; bad items raise."""
+    params: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ConfigError(f"--param {item!r}: use NAME=VALUE, e.g. --param fast=12")
+        params[name.strip()] = value.strip()
+    return params
+
+
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from engine.backtest import run_backtest
+    from engine.backtest_report import format_summary, write_trades_csv
+    from engine.sim_config import SimConfig
+    from engine.strategy import StrategySource
+
+    t0 = time.perf_counter()
+    source = StrategySource.from_file(args.strategy)
+    series = _load_series(args)
+    load_s = time.perf_counter() - t0
+    config = SimConfig(
+        initial_capital=args.capital,
+        commission_rate=args.commission,
+        slippage_bps=args.slippage_bps,
+        slippage_model=args.slippage_model,
+        fill_mode=args.fill,
+        window_size=args.window,
+    )
+    duration_bars = None
+    if args.duration:
+        from engine.timeframes import Timeframe, parse_duration
+
+        if not series.timeframe:
+            raise ConfigError("--duration needs a known timeframe; pass --timeframe")
+        duration_bars = parse_duration(args.duration) // Timeframe(series.timeframe).ms
+    result = run_backtest(
+        source,
+        series,
+        config=config,
+        params=parse_params(args.param),
+        runs=args.runs,
+        duration_bars=duration_bars,
+        seed=args.seed,
+    )
+    result.timing["load_s"] = load_s
+    result.timing["total_s"] += load_s
+    data = result.to_dict()
+    print(format_summary(data))
+    if args.json_out:
+        _write(args.json_out, json.dumps(_json_safe(data), indent=2, allow_nan=False))
+        print(f"JSON written to {args.json_out}")
+    if args.trades_csv:
+        write_trades_csv(data["trades"], Path(args.trades_csv))
+        print(f"trades written to {args.trades_csv}")
+    return 0
+
+
+def _load_series(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from engine.bars import resample
+    from engine.csv_io import load_csv
+    from engine.simfeed import generate_history
+    from engine.timeframes import parse_timeframe
+
+    if args.data:
+        series = load_csv(args.data, symbol=args.symbol)
+        if args.timeframe:
+            target = parse_timeframe(args.timeframe)
+            if not series.timeframe:
+                raise ConfigError(
+                    f"{args.data}: the bar interval is irregular, so it cannot be resampled "
+                    f"to {target.value}; drop --timeframe"
+                )
+            if target.value != series.timeframe:
+                series = resample(series, target)
+        return series
+    if args.bars < 2:
+        raise ConfigError(f"--bars must be >= 2, got {args.bars}")
+    return generate_history(
+        args.symbol or "BTCUSDT", parse_timeframe(args.timeframe or "1h"), args.bars, seed=args.seed
+    )
+
+
+def _cmd_data_generate(args: argparse.Namespace) -> int:
+    from engine.csv_io import write_csv
+    from engine.simfeed import generate_history
+    from engine.timeframes import parse_timeframe
+
+    if args.bars < 1:
+        raise ConfigError(f"--bars must be >= 1, got {args.bars}")
+    t0 = time.perf_counter()
+    series = generate_history(
+        args.symbol, parse_timeframe(args.timeframe), args.bars, seed=args.seed
+    )
+    write_csv(series, Path(args.out))
+    print(
+        f"wrote {len(series):,} {series.timeframe} bars of {series.symbol} to {args.out} "
+        f"in {time.perf_counter() - t0:.2f} s"
+    )
+    return 0
+
+
+def _cmd_data_info(args: argparse.Namespace) -> int:
+    from engine.bars import detect_gaps
+    from engine.csv_io import load_csv
+
+    series = load_csv(args.file)
+    print(f"{args.file}: {len(series):,} bars of {series.symbol}, timeframe "
+          f"{series.timeframe or 'irregular'}")
+    if series.timeframe:
+        gaps = detect_gaps(series)
+        missing = sum(g.missing_bars for g in gaps)
+        print(f"gaps: {len(gaps)} ({missing} missing bars)")
+    return 0
+
+
+def _cmd_strategy_validate(args: argparse.Namespace) -> int:
+    from engine.validator import validate_strategy
+
+    path = Path(args.file)
+    try:
+        code = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found — check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the file: {exc}") from None
+    diagnostics = validate_strategy(code, path.name)
+    for d in diagnostics:
+        print(f"{path}:{d.line}:{d.column}: {d.severity}: {d.message}")
+    errors = sum(d.severity == "error" for d in diagnostics)
+    warnings = sum(d.severity == "warning" for d in diagnostics)
+    print(f"{path}: {errors} error(s), {warnings} warning(s)")
+    return 1 if errors else 0
+
+
+def _json_safe(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("∞" if value > 0 else "-∞")
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, "utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tradesim`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except TradeSimError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: one line, no traceback
+        if os.environ.get("TRADESIM_DEBUG"):
+            traceback.print_exc()
+        print(f"internal error: {type(exc).__name__}: {exc} (set TRADESIM_DEBUG=1 for details)",
+              file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

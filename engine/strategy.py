@@ -1,0 +1,191 @@
+"""Lua strategies: source + metadata, and a running instance bound to a sandbox.
+
+:class:`StrategySource` is what a user wrote (from a file or a string). :class:`StrategyInstance`
+binds it to a :class:`~engine.sandbox.Sandbox`, an indicator provider and fill settings; the
+backtester and the live runner both drive the same instance type, so the same bars give the same
+trades in both.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from engine.errors import StrategyError, TradeSimError
+from engine.indicators import REGISTRY, normalize_args
+from engine.metadata import StrategyMetadata, parse_metadata
+from engine.sandbox import Sandbox
+from engine.sim_config import SimConfig
+from engine.state_machine import Transition
+from engine.trades import Trade
+
+MAX_STRATEGY_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class StrategySource:
+    """A strategy's code, the file name used in error messages, and its parsed header."""
+
+    code: str
+    file: str
+    metadata: StrategyMetadata
+
+    @property
+    def name(self) -> str:
+        """Display name: ``@name`` from the header, else the file stem."""
+        return self.metadata.name or Path(self.file).stem
+
+    @classmethod
+    def from_code(cls, code: str, file: str = "strategy.lua") -> StrategySource:
+        """Wrap code given as a string (e.g. from the editor)."""
+        if len(code.encode("utf-8")) > MAX_STRATEGY_BYTES:
+            raise StrategyError(file, None, "strategy is larger than 256 KiB")
+        metadata, _problems = parse_metadata(code)
+        return cls(code=code, file=file, metadata=metadata)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> StrategySource:
+        """Read a ``.lua`` file; a missing or unreadable file raises :class:`StrategyError`."""
+        p = Path(path)
+        try:
+            code = p.read_text("utf-8")
+        except FileNotFoundError:
+            raise StrategyError(str(p), None, "file not found — check the path") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StrategyError(str(p), None, f"cannot read the file: {exc}") from None
+        return cls.from_code(code, p.name)
+
+
+class SeriesProvider(Protocol):
+    """Computes an indicator's full series (one array per output) for the current data."""
+
+    def series(self, name: str, args: tuple[float, ...]) -> dict[str, np.ndarray]:
+        """Arrays aligned with the bars (index 0 = bar 1 in Lua); NaN where no value."""
+        ...
+
+
+@dataclass
+class SeriesTiming:
+    """Seconds spent computing indicator series (reported as ``indicators_s``)."""
+
+    seconds: float = 0.0
+    loaded: list[str] = field(default_factory=list)
+
+
+class StrategyInstance:
+    """A strategy loaded into its own sandbox and ready to process bars."""
+
+    def __init__(
+        self,
+        source: StrategySource,
+        *,
+        symbol: str,
+        timeframe: str,
+        config: SimConfig,
+        provider: SeriesProvider,
+        params: Mapping[str, str | float | int] | None = None,
+    ) -> None:
+        self.source = source
+        self.config = config
+        self.params = source.metadata.resolve_params(params or {})
+        self.provider = provider
+        self.timing = SeriesTiming()
+        outputs = {name: spec.outputs for name, spec in REGISTRY.items()}
+        self.sandbox = Sandbox(
+            file=source.file,
+            config=config,
+            symbol=symbol,
+            timeframe=timeframe,
+            indicator_outputs=outputs,
+            series_loader=self._load_series,
+        )
+        self.load()
+
+    def load(self) -> None:
+        """(Re)compile the strategy in a fresh environment and reset all runner state."""
+        self.sandbox.call("reset")
+        params = self.sandbox.make_table(self.params)
+        self.sandbox.check(self.sandbox.call("load", self.source.code, params))
+
+    def _load_series(self, name: str, *raw: Any) -> Any:
+        """Kernel callback: the Lua table of outputs for ``name(args)`` or ``(nil, message)``."""
+        started = time.perf_counter()
+        try:
+            if name == "window":
+                key = str(raw[0])
+                arrays = self.provider.series("window", (float(self.config.window_size),))
+                result = {"value": arrays[key]}
+                label = key
+            else:
+                args = tuple(a for a in raw if a is not None)
+                if any(isinstance(a, bool) or not isinstance(a, int | float) for a in args):
+                    got = ", ".join(repr(a) for a in args)
+                    return None, f"{name}(): arguments must be numbers, got ({got})"
+                norm = normalize_args(name, args)
+                result = self.provider.series(name, norm)
+                label = f"{name}({', '.join(f'{a:g}' for a in norm)})"
+            table = self.sandbox.make_table(
+                {out: self.sandbox.array(values) for out, values in result.items()}
+            )
+        except TradeSimError as exc:
+            return None, str(exc)
+        finally:
+            self.timing.seconds += time.perf_counter() - started
+        self.timing.loaded.append(label)
+        return table
+
+    # -- driving --------------------------------------------------------------------------
+    def set_bars(self, packed: bytes) -> None:
+        """Give the kernel the packed bar rows for :meth:`run`."""
+        self.sandbox.set_bars(packed)
+
+    def run(self, first: int, last: int) -> None:
+        """Process bars ``first..last`` (1-based, inclusive) of the packed rows."""
+        self.sandbox.check(self.sandbox.call("run", first, last))
+
+    def close_open(self, reason: str, price: float) -> None:
+        """Close an open position at ``price`` (``end_of_data`` or ``manual``)."""
+        self.sandbox.check(self.sandbox.call("close_open", reason, price))
+
+    def results(self, run_id: int = 0) -> tuple[list[Trade], list[Transition]]:
+        """Closed trades and recorded transitions so far (bar indices 1-based)."""
+        lua_trades, lua_transitions = self.sandbox.call("results")
+        trades = [
+            Trade(
+                run_id=run_id,
+                side=str(t["side"]),
+                entry_time=int(t["entry_time"]),
+                exit_time=int(t["exit_time"]),
+                entry_bar=int(t["entry_bar"]),
+                exit_bar=int(t["exit_bar"]),
+                entry_price=float(t["entry_price"]),
+                exit_price=float(t["exit_price"]),
+                quantity=float(t["quantity"]),
+                pnl=float(t["pnl"]),
+                pnl_pct=float(t["pnl_pct"]),
+                commission=float(t["commission"]),
+                exit_reason=str(t["exit_reason"]),
+                bars_held=int(t["bars_held"]),
+                mfe=float(t["mfe"]),
+                mae=float(t["mae"]),
+            )
+            for t in lua_trades.values()
+        ]
+        transitions = [
+            Transition(
+                bar=int(t["bar"]),
+                time=int(t["time"]),
+                from_state=str(t["from"]),
+                to_state=str(t["to"]),
+                trigger=str(t["trigger"]),
+                reason=str(t["reason"]),
+            )
+            for t in lua_transitions.values()
+        ]
+        return trades, transitions
+
