@@ -42,7 +42,7 @@ class SimConfig:
     max_analyzing_bars: int = 20
     window_size: int = 100
     instruction_budget: int = 1_000_000
-    memory_limit_mb: int = 64
+    memory_limit_mb: int = 32
     decision_log_size: int = 0
 
     def __post_init__(self) -> None:

@@ -196,31 +196,36 @@ local function make_multi(name, outputs)
   end
 end
 
+-- The strategy gets an empty proxy: reads fall through to the functions table (a plain table
+-- __index, fast), then to the window fields; writes raise.
 local function make_indicators(specs, field_names)
-  local t = {}
+  local funcs = {}
   for name, outputs in next, specs do
-    if #outputs == 1 then t[name] = make_single(name) else t[name] = make_multi(name, outputs) end
+    if #outputs == 1 then funcs[name] = make_single(name) else funcs[name] = make_multi(name, outputs) end
   end
   local fields = {}
   local valid = {}
   for _, f in next, field_names do valid[f] = true end
-  setmetatable(t, {
+  setmetatable(funcs, {
     __index = function(_, key)
       local s = fields[key]
       if s == nil then
         if not valid[key] then
-          error("unknown indicator '" .. tostring(key) .. "'", 2)
+          error("unknown indicator '" .. tostring(key) .. "'", 3)
         end
         local outputs, message = load_series("window", key)
-        if outputs == nil then error(message, 2) end
+        if outputs == nil then error(message, 3) end
         s = outputs.value
         fields[key] = s
       end
       return s[cur]
     end,
-    __newindex = function() error("the indicators table is read-only", 2) end,
   })
-  return t
+  return setmetatable({}, {
+    __index = funcs,
+    __newindex = function() error("the indicators table is read-only", 2) end,
+    __metatable = false,
+  })
 end
 
 -- transitions, decisions ---------------------------------------------------------------------
@@ -464,6 +469,8 @@ local function step(i, ts, o, h, l, c, v, b, a)
     handling = false
     if type(res) ~= "table" then res = {message = tostring(res), kind = "error"} end
     if res.message == MEMORY_MSG then res.kind = "memory" end
+    -- a tail call (`return f(x)`) erases the strategy's frame: name the function instead
+    if res.line == nil then res.line = fn_line(fname) end
     failure = res
     error(res, 0)
   end

@@ -108,9 +108,14 @@ def test_unknown_indicator_and_bad_indicator_args(series):
     with pytest.raises(StrategyError, match="unknown indicator 'foo'") as info:
         run_backtest(StrategySource.from_code(unknown, "u.lua"), series)
     assert info.value.line == 2
-    bad = "function detect_opportunity(m, c, ind)\n  return ind.ema(0)\nend\n" + base
+    bad = "function detect_opportunity(m, c, ind)\n  local v = ind.ema(0)\n  return v\nend\n"
     with pytest.raises(StrategyError, match="ema") as info:
-        run_backtest(StrategySource.from_code(bad, "b.lua"), series)
+        run_backtest(StrategySource.from_code(bad + base, "b.lua"), series)
+    assert info.value.line == 2
+    # `return f(x)` is a tail call, which leaves no frame: the function's own line is named
+    tail = "\nfunction detect_opportunity(m, c, ind)\n  return ind.ema(0)\nend\n" + base
+    with pytest.raises(StrategyError, match="ema") as info:
+        run_backtest(StrategySource.from_code(tail, "t.lua"), series)
     assert info.value.line == 2
 
 
@@ -118,6 +123,7 @@ def test_strategy_cannot_change_the_indicators_table_or_leak_globals(series):
     code = (
         "function detect_opportunity(m, c, ind)\n"
         "  ind.ema = function() return 1 end\n"
+        "  ind.anything = 1\n"
         "end\n"
         "function filter_commitment() end\nfunction manage_position() end\n"
     )
