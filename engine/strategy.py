@@ -25,6 +25,8 @@ from engine.state_machine import Transition
 from engine.trades import Trade
 
 MAX_STRATEGY_BYTES = 256 * 1024
+#: Distinct indicator series one strategy may request (each costs a full computation).
+MAX_SERIES = 64
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +116,11 @@ class StrategyInstance:
 
     def _load_series(self, name: str, *raw: Any) -> Any:
         """Kernel callback: the Lua table of outputs for ``name(args)`` or ``(nil, message)``."""
+        if len(self.timing.loaded) >= MAX_SERIES:
+            return None, (
+                f"too many distinct indicator series (at most {MAX_SERIES}); "
+                "use a few fixed periods instead of computing them in a loop"
+            )
         started = time.perf_counter()
         try:
             if name == "window":

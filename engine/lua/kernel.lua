@@ -27,11 +27,11 @@ local fns = {}                  -- state name -> strategy function
 
 -- budget ------------------------------------------------------------------------------------
 local HOOK_EVERY = 1000
-local ticks, tick_limit, blown, handling = 0, 1000, false, false
+local ticks, tick_limit, blown, handling, trusted = 0, 1000, false, false, false
 
 local function hook()
   ticks = ticks + 1
-  if ticks > tick_limit and not handling then
+  if ticks > tick_limit and not handling and not trusted then
     blown = true
     error(BUDGET_MSG, 0)
   end
@@ -147,7 +147,17 @@ end
 
 -- indicators --------------------------------------------------------------------------------
 -- load_series(name, a, b, c) is a Python callback returning (table_of_outputs) or (nil, message)
-local load_series
+local load_series_raw
+
+-- Trusted work (building a series in Lua) is not charged to the strategy's budget.
+local function load_series(...)
+  local saved = ticks
+  trusted = true
+  local outputs, message = load_series_raw(...)
+  trusted = false
+  ticks = saved
+  return outputs, message
+end
 
 local function series_for(cache, name, a, b, c)
   local key1, key2, key3 = a or "_", b or "_", c or "_"
@@ -495,7 +505,7 @@ local bar_data, BAR_FMT, ROW = nil, "<jddddddd", 64
 function K.setup(config, transitions_table, actions, state_fns, indicator_specs, field_names,
                  series_loader)
   cfg = config
-  TRANSITIONS, ACTIONS, STATE_FN, load_series = transitions_table, actions, state_fns, series_loader
+  TRANSITIONS, ACTIONS, STATE_FN, load_series_raw = transitions_table, actions, state_fns, series_loader
   tick_limit = mmax(1, config.instruction_budget // HOOK_EVERY)
   decision_cap = config.decision_log_size
   strategy_file = config.file
