@@ -29,6 +29,7 @@ bench: install
 	$(BIN)/python -m benchmarks.bench_backtest
 	$(BIN)/python -m benchmarks.bench_sandbox
 	$(BIN)/python -m benchmarks.bench_validator
+	$(BIN)/python -m benchmarks.bench_data
 
 run: install
 	$(BIN)/tradesim backtest lua-strategies/examples/ema_crossover.lua --symbol BTCUSDT --timeframe 1h --bars 5000

@@ -48,8 +48,13 @@ def bench_backtesting_py(csv_path: Path) -> tuple[float, int]:
     fast = compute_indicator("ema", cols, 10)["value"]
     slow = compute_indicator("ema", cols, 20)["value"]
     df = pd.DataFrame(
-        {"Open": series.open, "High": series.high, "Low": series.low, "Close": series.close,
-         "Volume": series.volume},
+        {
+            "Open": series.open,
+            "High": series.high,
+            "Low": series.low,
+            "Close": series.close,
+            "Volume": series.volume,
+        },
         index=pd.to_datetime(series.timestamp, unit="ms"),
     )
 
@@ -79,19 +84,27 @@ def main() -> None:
         csv_path = Path(tmp) / "BTCUSDT-1m.csv"
         t0 = time.perf_counter()
         write_csv(generate_history("BTCUSDT", "1m", args.bars, seed=1), csv_path)
-        print(f"machine: {os.cpu_count()} cores; generated+wrote {args.bars:,} bars in "
-              f"{time.perf_counter() - t0:.2f}s")
+        print(
+            f"machine: {os.cpu_count()} cores; generated+wrote {args.bars:,} bars in "
+            f"{time.perf_counter() - t0:.2f}s"
+        )
         t = bench_engine(csv_path, args.repeats)
         sim_rate = args.bars / t["simulate_s"]
-        print(f"engine (best of {args.repeats}): load {t['load_s']:.3f}s  setup {t['setup_s']:.3f}s"
-              f"  indicators {t['indicators_s']:.3f}s  simulate {t['simulate_s']:.3f}s"
-              f"  metrics {t['metrics_s']:.3f}s  total {t['total_s']:.3f}s")
-        print(f"engine simulate phase: {sim_rate:,.0f} bars/s; end to end "
-              f"{args.bars / t['total_s']:,.0f} bars/s; {int(t['trades'])} trades")
+        print(
+            f"engine (best of {args.repeats}): load {t['load_s']:.3f}s  setup {t['setup_s']:.3f}s"
+            f"  indicators {t['indicators_s']:.3f}s  simulate {t['simulate_s']:.3f}s"
+            f"  metrics {t['metrics_s']:.3f}s  total {t['total_s']:.3f}s"
+        )
+        print(
+            f"engine simulate phase: {sim_rate:,.0f} bars/s; end to end "
+            f"{args.bars / t['total_s']:,.0f} bars/s; {int(t['trades'])} trades"
+        )
         if not args.skip_reference:
             ref_s, ref_trades = bench_backtesting_py(csv_path)
-            print(f"backtesting.py run(): {ref_s:.3f}s = {args.bars / ref_s:,.0f} bars/s; "
-                  f"{ref_trades} trades")
+            print(
+                f"backtesting.py run(): {ref_s:.3f}s = {args.bars / ref_s:,.0f} bars/s; "
+                f"{ref_trades} trades"
+            )
 
 
 if __name__ == "__main__":

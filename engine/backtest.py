@@ -21,9 +21,9 @@ from engine.errors import BacktestCancelled, ConfigError
 from engine.indicators import compute_indicator, window_fields
 from engine.metrics import Metrics, compute_metrics, summarize_runs
 from engine.sim_config import SimConfig
+from engine.state_machine import Transition
 from engine.strategy import StrategyInstance, StrategySource
 from engine.symbols import periods_per_year
-from engine.state_machine import Transition
 from engine.trades import Trade
 
 ProgressCallback = Callable[[float, str], None]
@@ -301,9 +301,7 @@ def run_backtest(
     )
 
 
-def _run_ranges(
-    n: int, runs: int, duration_bars: int | None, seed: int
-) -> list[tuple[int, int]]:
+def _run_ranges(n: int, runs: int, duration_bars: int | None, seed: int) -> list[tuple[int, int]]:
     if runs < 1:
         raise ConfigError(f"runs must be >= 1, got {runs}")
     if runs == 1 and duration_bars is None:

@@ -194,8 +194,10 @@ def _cmd_data_info(args: argparse.Namespace) -> int:
     from engine.csv_io import load_csv
 
     series = load_csv(args.file)
-    print(f"{args.file}: {len(series):,} bars of {series.symbol}, timeframe "
-          f"{series.timeframe or 'irregular'}")
+    print(
+        f"{args.file}: {len(series):,} bars of {series.symbol}, timeframe "
+        f"{series.timeframe or 'irregular'}"
+    )
     if series.timeframe:
         gaps = detect_gaps(series)
         missing = sum(g.missing_bars for g in gaps)
@@ -255,8 +257,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: one line, no traceback
         if os.environ.get("TRADESIM_DEBUG"):
             traceback.print_exc()
-        print(f"internal error: {type(exc).__name__}: {exc} (set TRADESIM_DEBUG=1 for details)",
-              file=sys.stderr)
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (set TRADESIM_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
         return 3
 
 

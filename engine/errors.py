@@ -18,9 +18,7 @@ class DataError(TradeSimError):
     same input. Fix the file or the arguments and try again.
     """
 
-    def __init__(
-        self, message: str, *, source: str | None = None, line: int | None = None
-    ) -> None:
+    def __init__(self, message: str, *, source: str | None = None, line: int | None = None) -> None:
         self.source = source
         self.line = line
         where = ""

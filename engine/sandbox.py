@@ -23,7 +23,11 @@ import numpy as np
 from engine.contract import ACTIONS, INDICATOR_FIELDS
 from engine.errors import InvalidTransitionError, StrategyError, StrategyLimitError
 from engine.sim_config import FillMode, SimConfig, SlippageModel
-from engine.state_machine import STATE_FUNCTIONS, transition_table_for_lua
+from engine.state_machine import STATE_FUNCTIONS, State, Trigger, transition_table_for_lua
+
+#: Codes the kernel uses for states and triggers in its flat result arrays (1-based).
+STATE_CODES: tuple[State, ...] = tuple(State)
+TRIGGER_CODES: tuple[Trigger, ...] = tuple(Trigger)
 
 SeriesLoader = Callable[..., Any]
 
@@ -103,9 +107,7 @@ class Sandbox:
         )
         self._kernel.setup(
             self._table(lua_config),
-            self._table(
-                {k: self._table(v) for k, v in transition_table_for_lua().items()}
-            ),
+            self._table({k: self._table(v) for k, v in transition_table_for_lua().items()}),
             self._table(actions),
             self._table({state.value: fn for state, fn in STATE_FUNCTIONS.items()}),
             self._table(
@@ -113,6 +115,8 @@ class Sandbox:
             ),
             self._lua.table_from(list(INDICATOR_FIELDS)),
             series_loader,
+            self._table({state.value: i for i, state in enumerate(STATE_CODES, 1)}),
+            self._table({trigger.value: i for i, trigger in enumerate(TRIGGER_CODES, 1)}),
         )
 
     # -- helpers for callers -------------------------------------------------------------

@@ -96,7 +96,7 @@ E = TypeVar("E", bound=StrEnum)
 
 def _enum(kind: type[E], value: object, label: str) -> E:
     try:
-        return kind(value)
+        return kind(str(value))
     except ValueError:
         valid = ", ".join(member.value for member in kind)
         raise ConfigError(f"{label} must be one of {valid}, got {value!r}") from None

@@ -9,9 +9,9 @@ live runner for manual commands and by tests).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
+from typing import NamedTuple
 
 from engine.errors import InvalidTransitionError
 
@@ -85,9 +85,9 @@ def transition_table_for_lua() -> dict[str, dict[str, str]]:
     return table
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Transition:
-    """One recorded transition: bar index and time, from/to, trigger and reason."""
+class Transition(NamedTuple):
+    """One recorded transition: bar index and time, from/to, trigger and reason (a NamedTuple:
+    immutable and cheap to create)."""
 
     bar: int
     time: int

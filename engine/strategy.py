@@ -19,12 +19,14 @@ import numpy as np
 from engine.errors import StrategyError, TradeSimError
 from engine.indicators import REGISTRY, normalize_args
 from engine.metadata import StrategyMetadata, parse_metadata
-from engine.sandbox import Sandbox
+from engine.sandbox import STATE_CODES, TRIGGER_CODES, Sandbox
 from engine.sim_config import SimConfig
 from engine.state_machine import Transition
 from engine.trades import Trade
 
 MAX_STRATEGY_BYTES = 256 * 1024
+_STATE_NAMES = tuple(state.value for state in STATE_CODES)
+_TRIGGER_NAMES = tuple(trigger.value for trigger in TRIGGER_CODES)
 #: Distinct indicator series one strategy may request (each costs a full computation).
 MAX_SERIES = 64
 
@@ -159,40 +161,46 @@ class StrategyInstance:
         """Close an open position at ``price`` (``end_of_data`` or ``manual``)."""
         self.sandbox.check(self.sandbox.call("close_open", reason, price))
 
-    def results(self, run_id: int = 0) -> tuple[list[Trade], list[Transition]]:
-        """Closed trades and recorded transitions so far (bar indices 1-based)."""
-        lua_trades, lua_transitions = self.sandbox.call("results")
-        trades = [
-            Trade(
-                run_id=run_id,
-                side=str(t["side"]),
-                entry_time=int(t["entry_time"]),
-                exit_time=int(t["exit_time"]),
-                entry_bar=int(t["entry_bar"]),
-                exit_bar=int(t["exit_bar"]),
-                entry_price=float(t["entry_price"]),
-                exit_price=float(t["exit_price"]),
-                quantity=float(t["quantity"]),
-                pnl=float(t["pnl"]),
-                pnl_pct=float(t["pnl_pct"]),
-                commission=float(t["commission"]),
-                exit_reason=str(t["exit_reason"]),
-                bars_held=int(t["bars_held"]),
-                mfe=float(t["mfe"]),
-                mae=float(t["mae"]),
+    def results(
+        self, run_id: int = 0, *, trades_seen: int = 0, transitions_seen: int = 0
+    ) -> tuple[list[Trade], list[Transition]]:
+        """Closed trades and transitions recorded after the first ``trades_seen`` /
+        ``transitions_seen`` (bar indices 1-based)."""
+        trade_nums, transition_nums, reasons = self.sandbox.call(
+            "results", trades_seen, transitions_seen
+        )
+        t = np.array(list(trade_nums.values()), dtype=np.float64).reshape(-1, 15).T
+        n = t.shape[1]
+        ints = t[[1, 2, 3, 4, 5]].astype(np.int64).tolist()
+        sides = ["long" if x > 0 else "short" for x in t[0].tolist()]
+        reasons_ = [_TRIGGER_NAMES[int(c) - 1] for c in t[14].tolist()]
+        trades = list(
+            map(
+                Trade._make,
+                zip(
+                    [run_id] * n,
+                    sides,
+                    *ints[:4],
+                    *t[6:12].tolist(),
+                    reasons_,
+                    ints[4],
+                    *t[12:14].tolist(),
+                    strict=True,
+                ),
             )
-            for t in lua_trades.values()
-        ]
-        transitions = [
-            Transition(
-                bar=int(t["bar"]),
-                time=int(t["time"]),
-                from_state=str(t["from"]),
-                to_state=str(t["to"]),
-                trigger=str(t["trigger"]),
-                reason=str(t["reason"]),
+        )
+        r = np.array(list(transition_nums.values()), dtype=np.int64).reshape(-1, 5).T
+        transitions = list(
+            map(
+                Transition._make,
+                zip(
+                    *r[:2].tolist(),
+                    [_STATE_NAMES[c - 1] for c in r[2].tolist()],
+                    [_STATE_NAMES[c - 1] for c in r[3].tolist()],
+                    [_TRIGGER_NAMES[c - 1] for c in r[4].tolist()],
+                    [str(x) for x in reasons.values()],
+                    strict=True,
+                ),
             )
-            for t in lua_transitions.values()
-        ]
+        )
         return trades, transitions
-

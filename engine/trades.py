@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class ExitReason(StrEnum):
@@ -16,9 +16,10 @@ class ExitReason(StrEnum):
     MANUAL = "manual"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Trade:
+class Trade(NamedTuple):
     """One round trip. Times are ms since epoch (UTC); ``side`` is "long" or "short".
+
+    A NamedTuple (immutable, cheap to create: a backtest may close tens of thousands).
 
     ``pnl`` = (exit - entry) * quantity * direction - commission (entry + exit);
     ``pnl_pct`` = pnl / (entry_price * quantity) * 100.
@@ -43,4 +44,4 @@ class Trade:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-able dict (the seed's trade fields plus bars, commission, MFE/MAE)."""
-        return asdict(self)
+        return self._asdict()

@@ -2,39 +2,56 @@
 --
 -- Loaded by engine/sandbox.py into a fresh lua54 runtime per strategy instance. Strategy code
 -- never sees this file's locals: it runs in its own environment table (make_env below) with a
--- whitelisted standard library, an instruction budget (count hook) and the runtime's memory cap.
+-- whitelisted standard library, an instruction budget and the runtime's memory cap.
 -- The transition table, the action schema and the fill settings come from Python as data
 -- (engine/state_machine.py, engine/contract.py, engine/sim_config.py).
 --
--- Hot path: K.run(from, to) loops over bars packed into one binary string (string.unpack per
--- bar, no table per bar), reuses one market_data table, and looks indicator values up in
--- per-period caches of plain arrays. Live runners call K.step() once per bar: same code.
+-- Speed: K.run(from, to) loops over bars packed into one binary string (string.unpack per bar,
+-- no table per bar) and reuses one market_data table. Strategy functions run inside one
+-- long-lived coroutine that carries the instruction-count hook; the kernel's own loop runs
+-- unhooked (a count hook makes Lua 5.4 trap every instruction, ~70 % slower). Because kernel
+-- code is unhooked it must never run strategy code: results and kernel-owned tables are
+-- refused metatables, and strategy values are only read raw.
+-- Live runners call K.step() once per bar: the same code.
 
 local K = {}
 
 local sunpack, mhuge, mmax, mmin = string.unpack, math.huge, math.max, math.min
-local type, next, rawget, xpcall, getinfo = type, next, rawget, xpcall, debug.getinfo
+local type, next, rawget, rawset, getinfo = type, next, rawget, rawset, debug.getinfo
 local setmetatable, getmetatable, tostring, error, select = setmetatable, getmetatable, tostring, error, select
 local sformat, tconcat = string.format, table.concat
+local co_create, co_resume, co_yield, sethook = coroutine.create, coroutine.resume, coroutine.yield, debug.sethook
 
 local BUDGET_MSG = "instruction budget exceeded (the strategy ran too long in one call; look for an endless loop)"
 local MEMORY_MSG = "not enough memory"
 
 -- configuration (K.setup) -------------------------------------------------------------------
 local cfg, TRANSITIONS, ACTIONS, STATE_FN
-local strategy_source, strategy_file
+local strategy_source
 local fns = {}                  -- state name -> strategy function
 
--- budget ------------------------------------------------------------------------------------
+-- budget: a count hook on the strategy coroutine only -------------------------------------
 local HOOK_EVERY = 1000
-local ticks, tick_limit, blown, handling, trusted = 0, 1000, false, false, false
+local ticks, tick_limit, blown, trusted = 0, 1000, false, false
 
 local function hook()
   ticks = ticks + 1
-  if ticks > tick_limit and not handling and not trusted then
+  if ticks > tick_limit and not trusted then
     blown = true
     error(BUDGET_MSG, 0)
   end
+end
+
+local function runner_body(fn, a, b, c, d)
+  while true do
+    fn, a, b, c, d = co_yield(fn(a, b, c, d))
+  end
+end
+
+local runner
+local function new_runner()
+  runner = co_create(runner_body)
+  sethook(runner, hook, "", HOOK_EVERY)
 end
 
 -- runner state ------------------------------------------------------------------------------
@@ -44,44 +61,62 @@ local pos = nil                  -- open position (kernel-owned)
 local pending = nil              -- order waiting for the next bar's open
 local realized, analyzing_bars = 0.0, 0
 local ctx, ind, md, posview, env
-local trades, transitions, decisions, logbuf = {}, {}, {}, {}
+-- Closed trades and transitions are stored as flat numeric arrays (strings as codes from
+-- Python): Python copies a flat array in one pass, much faster than a table per record.
+local TRADE_WIDTH, TRANSITION_WIDTH = 15, 5
+local STATE_CODE, TRIGGER_CODE
+local trade_nums, n_trades, last_exit_reason = {}, 0, nil
+local transition_nums, transition_reasons, n_transitions = {}, {}, 0
+local decisions, logbuf, logged = {}, {}, false
 local decision_cap, decision_head = 0, 0
-local stats = {bars = 0, actions = 0, ignored = 0, calls = 0}
-local last_result = nil
+local n_bars, n_actions = 0, 0
+local protected_tables = setmetatable({}, {__mode = "k"})
+
+local function safe_str(v)
+  local t = type(v)
+  if t == "string" or t == "number" or t == "boolean" or t == "nil" then return tostring(v) end
+  return "<" .. t .. ">"
+end
 
 -- errors ------------------------------------------------------------------------------------
-local failure = nil              -- {message=, line=, kind=} once the strategy has failed
-
-local function strategy_line(start_level)
-  for level = start_level, 60 do
-    local info = getinfo(level, "Sl")
-    if info == nil then return nil end
-    if info.source == strategy_source and info.currentline and info.currentline > 0 then
-      return info.currentline
-    end
-  end
-  return nil
-end
-
-local function on_error(msg)
-  handling = true
-  local kind = "error"
-  if blown then kind = "budget"; msg = BUDGET_MSG end
-  if type(msg) ~= "string" then
-    msg = "error(" .. type(msg) .. ") raised with a non-string value"
-  end
-  return {message = msg, line = strategy_line(2), kind = kind}
-end
-
 local function fail(message, line, kind)
-  failure = {message = message, line = line, kind = kind or "contract"}
-  error(failure, 0)
+  error({message = message, line = line, kind = kind or "contract"}, 0)
 end
 
 local function fn_line(fname)
   local f = env and rawget(env, fname)
   if type(f) == "function" then return getinfo(f, "S").linedefined end
   return nil
+end
+
+-- The error table for a strategy call that failed in the runner coroutine (which then dies:
+-- a new one replaces it). The dead coroutine keeps its stack, so the strategy line is found.
+local function strategy_failure(res)
+  local line = nil
+  for level = 0, 80 do
+    local info = getinfo(runner, level, "Sl")
+    if info == nil then break end
+    if info.source == strategy_source and info.currentline and info.currentline > 0 then
+      line = info.currentline
+      break
+    end
+  end
+  local kind = "error"
+  if blown then kind, res = "budget", BUDGET_MSG
+  elseif res == MEMORY_MSG then kind = "memory"
+  elseif type(res) ~= "string" then res = "error(" .. type(res) .. ") raised with a non-string value" end
+  new_runner()
+  blown = false
+  return {message = res, line = line, kind = kind}
+end
+
+-- Run fn(a) under the budget (used for the file's top level). Returns true, result or
+-- false, error table.
+local function call_strategy(fn, a)
+  ticks = 0
+  local ok, res = co_resume(runner, fn, a)
+  if ok then return true, res end
+  return false, strategy_failure(res)
 end
 
 -- sandbox -----------------------------------------------------------------------------------
@@ -93,9 +128,8 @@ end
 
 local function rethrow_limits(ok, ...)
   if not ok then
-    local err = ...
     if blown then error(BUDGET_MSG, 0) end
-    if err == MEMORY_MSG then error(MEMORY_MSG, 0) end
+    if (...) == MEMORY_MSG then error(MEMORY_MSG, 0) end
   end
   return ok, ...
 end
@@ -103,16 +137,9 @@ end
 local function log_line(...)
   local n = select("#", ...)
   local parts = {}
-  for i = 1, n do
-    local v = select(i, ...)
-    local tv = type(v)
-    if tv == "string" or tv == "number" or tv == "boolean" or tv == "nil" then
-      parts[i] = tostring(v)
-    else
-      parts[i] = "<" .. tv .. ">"
-    end
-  end
+  for i = 1, n do parts[i] = safe_str((select(i, ...))) end
   if #logbuf < 50 then logbuf[#logbuf + 1] = tconcat(parts, " ") end
+  logged = true
 end
 
 local function make_env(params)
@@ -133,6 +160,7 @@ local function make_env(params)
     return getmetatable(o)
   end
   e.setmetatable = function(t, mt)
+    if protected_tables[t] then error("market_data and context cannot have a metatable", 2) end
     if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
       error("__gc metamethods are not allowed in strategies", 2)
     end
@@ -146,10 +174,10 @@ local function make_env(params)
 end
 
 -- indicators --------------------------------------------------------------------------------
--- load_series(name, a, b, c) is a Python callback returning (table_of_outputs) or (nil, message)
+-- load_series_raw(name, a, b, c) is a Python callback returning a table of outputs or
+-- (nil, message). Trusted work (building a series in Lua) is not charged to the budget.
 local load_series_raw
 
--- Trusted work (building a series in Lua) is not charged to the strategy's budget.
 local function load_series(...)
   local saved = ticks
   trusted = true
@@ -176,17 +204,16 @@ local function series_for(cache, name, a, b, c)
 end
 
 local function make_single(name)
-  local by_period = {}
+  local by_period, cache = {}, {}
+  local function slow(a, b, c)
+    local s = series_for(cache, name, a, b, c).value
+    if b == nil and c == nil and a ~= nil then by_period[a] = s end
+    return s[cur]
+  end
   return function(a, b, c)
-    if b == nil and a ~= nil then
-      local s = by_period[a]
-      if s == nil then
-        s = series_for({}, name, a, nil, nil).value
-        by_period[a] = s
-      end
-      return s[cur]
-    end
-    return series_for(by_period, name, a, b, c).value[cur]
+    local s = by_period[a or "_"]
+    if s ~= nil and b == nil then return s[cur] end
+    return slow(a, b, c)
   end
 end
 
@@ -206,34 +233,53 @@ local function make_multi(name, outputs)
   end
 end
 
--- The strategy gets an empty proxy: reads fall through to the functions table (a plain table
--- __index, fast), then to the window fields; writes raise.
+-- The indicators table: the functions are plain fields (fast reads), the window fields come
+-- from __index, and new keys are refused. Overwriting a function only affects this strategy.
 local function make_indicators(specs, field_names)
   local funcs = {}
   for name, outputs in next, specs do
     if #outputs == 1 then funcs[name] = make_single(name) else funcs[name] = make_multi(name, outputs) end
   end
-  local fields = {}
-  local valid = {}
+  local fields, valid = {}, {}
   for _, f in next, field_names do valid[f] = true end
-  setmetatable(funcs, {
+  return setmetatable(funcs, {
     __index = function(_, key)
       local s = fields[key]
       if s == nil then
-        if not valid[key] then
-          error("unknown indicator '" .. tostring(key) .. "'", 3)
-        end
+        if not valid[key] then error("unknown indicator '" .. safe_str(key) .. "'", 2) end
         local outputs, message = load_series("window", key)
-        if outputs == nil then error(message, 3) end
+        if outputs == nil then error(message, 2) end
         s = outputs.value
         fields[key] = s
       end
       return s[cur]
     end,
+    __newindex = function(_, key)
+      error("the indicators table is read-only (cannot set '" .. safe_str(key) .. "')", 2)
+    end,
+    __metatable = false,
   })
+end
+
+-- The position the strategy sees: a read-only proxy; per-bar values computed on access.
+local function make_posview()
+  local dynamic = {
+    side = function(p) return p.side == 1 and "long" or "short" end,
+    unrealized_pnl = function(p) return (md.close - p.entry_price) * p.quantity * p.side end,
+    bars_held = function(p) return cur - p.entry_bar end,
+  }
+  local plain = {entry_price = true, quantity = true, entry_time = true, stop_loss = true,
+                 take_profit = true}
   return setmetatable({}, {
-    __index = funcs,
-    __newindex = function() error("the indicators table is read-only", 2) end,
+    __index = function(_, key)
+      local p = pos
+      if p == nil then return nil end
+      local f = dynamic[key]
+      if f then return f(p) end
+      if plain[key] then return p[key] end
+      return nil
+    end,
+    __newindex = function() error("the position table is read-only", 2) end,
     __metatable = false,
   })
 end
@@ -245,18 +291,21 @@ local function transition(trigger, reason)
   if to == nil then
     error({message = "invalid transition from " .. state .. " on '" .. trigger .. "'", kind = "transition"}, 0)
   end
-  transitions[#transitions + 1] = {bar = cur, time = cur_time, from = state, to = to,
-                                   trigger = trigger, reason = reason or ""}
+  local k = n_transitions * TRANSITION_WIDTH
+  local t = transition_nums
+  t[k + 1], t[k + 2], t[k + 3], t[k + 4], t[k + 5] =
+    cur, cur_time, STATE_CODE[state], STATE_CODE[to], TRIGGER_CODE[trigger]
+  n_transitions = n_transitions + 1
+  transition_reasons[n_transitions] = reason or ""
   state = to
   analyzing_bars = 0
 end
 
-local function record_decision(fname, result, note, from_state, price)
-  if decision_cap == 0 then return end
+local function record_decision(fname, result, from_state, price)
   decision_head = decision_head % decision_cap + 1
   decisions[decision_head] = {bar = cur, time = cur_time, price = price, state = from_state,
-                              ["function"] = fname, result = result, note = note or "",
-                              to = state, logs = (#logbuf > 0) and logbuf or nil}
+                              ["function"] = fname, result = result, to = state,
+                              logs = logged and logbuf or nil}
 end
 
 -- positions and fills -----------------------------------------------------------------------
@@ -273,13 +322,15 @@ local function close_position(price, reason, note)
   local commission = pos.entry_commission + exit_commission
   local pnl = (price - pos.entry_price) * qty * side - commission
   realized = realized + pnl
-  trades[#trades + 1] = {
-    side = side == 1 and "long" or "short", entry_time = pos.entry_time, exit_time = cur_time,
-    entry_bar = pos.entry_bar, exit_bar = cur, entry_price = pos.entry_price, exit_price = price,
-    quantity = qty, pnl = pnl, pnl_pct = pnl / (pos.entry_price * qty) * 100,
-    commission = commission, exit_reason = reason, bars_held = cur - pos.entry_bar,
-    mfe = pos.mfe, mae = pos.mae, note = note or "",
-  }
+  local k, t = n_trades * TRADE_WIDTH, trade_nums
+  t[k + 1], t[k + 2], t[k + 3], t[k + 4], t[k + 5] =
+    side, pos.entry_time, cur_time, pos.entry_bar, cur
+  t[k + 6], t[k + 7], t[k + 8], t[k + 9], t[k + 10] =
+    cur - pos.entry_bar, pos.entry_price, price, qty, pnl
+  t[k + 11], t[k + 12], t[k + 13], t[k + 14], t[k + 15] =
+    pnl / (pos.entry_price * qty) * 100, commission, pos.mfe, pos.mae, TRIGGER_CODE[reason]
+  n_trades = n_trades + 1
+  last_exit_reason = reason
   pos = nil
   transition(reason, note)
 end
@@ -293,13 +344,21 @@ local function open_position(side, price, order)
   transition("enter", order.reason)
 end
 
--- A stop or target fills at its level, or at the open when the bar opens beyond it.
+-- Excursions, then stop/target: a stop or target fills at its level, or at the open when the
+-- bar opens beyond it; the stop first when both lie inside the bar. True when it closed.
 local function check_exits(o, h, l, b, a)
-  local side, sl, tp = pos.side, pos.stop_loss, pos.take_profit
+  local p = pos
+  local side, q, e, sl, tp = p.side, p.quantity, p.entry_price, p.stop_loss, p.take_profit
   if side == 1 then
+    local best, worst = (h - e) * q, (l - e) * q
+    if best > p.mfe then p.mfe = best end
+    if worst < p.mae then p.mae = worst end
     if sl and l <= sl then close_position(slip(mmin(o, sl), -1, b, a), "stop_loss"); return true end
     if tp and h >= tp then close_position(o > tp and o or tp, "take_profit"); return true end
   else
+    local best, worst = (e - l) * q, (e - h) * q
+    if best > p.mfe then p.mfe = best end
+    if worst < p.mae then p.mae = worst end
     if sl and h >= sl then close_position(slip(mmax(o, sl), 1, b, a), "stop_loss"); return true end
     if tp and l <= tp then close_position(o < tp and o or tp, "take_profit"); return true end
   end
@@ -312,8 +371,7 @@ local function fill_pending(o, b, a)
   if order.kind == "exit" then
     if pos then close_position(slip(o, -pos.side, b, a), "signal", order.reason) end
   else
-    local sign = order.side
-    open_position(sign, slip(o, sign, b, a), order)
+    open_position(order.side, slip(o, order.side, b, a), order)
   end
 end
 
@@ -325,7 +383,7 @@ local function check_fields(fname, res, action)
       local want = spec[k]
       if want == nil then
         fail(sformat("%s returned action '%s' with unknown field '%s' (allowed: %s)",
-                     fname, action, tostring(k), ACTIONS._fields[action]), fn_line(fname))
+                     fname, action, safe_str(k), ACTIONS._fields[action]), fn_line(fname))
       end
       local got = type(v)
       if got ~= want then
@@ -347,6 +405,18 @@ local function positive(fname, action, field, v)
   end
 end
 
+local function check_protection(fname, side, price, sl, tp)
+  local label = side == 1 and "long" or "short"
+  if sl and (sl - price) * side >= 0 then
+    fail(sformat("%s: stop_loss %s is on the wrong side of the %s entry price %s", fname,
+                 tostring(sl), label, tostring(price)), fn_line(fname))
+  end
+  if tp and (tp - price) * side <= 0 then
+    fail(sformat("%s: take_profit %s is on the wrong side of the %s entry price %s", fname,
+                 tostring(tp), label, tostring(price)), fn_line(fname))
+  end
+end
+
 local function enter(fname, res, side, h, l, c, b, a)
   positive(fname, res.action, "quantity", res.quantity)
   positive(fname, res.action, "price", res.price)
@@ -361,39 +431,48 @@ local function enter(fname, res, side, h, l, c, b, a)
   else
     price = slip(c, side, b, a)
   end
-  local sl, tp = order.stop_loss, order.take_profit
-  if sl and (sl - price) * side >= 0 then
-    fail(sformat("%s: stop_loss %s is on the wrong side of the %s entry price %s", fname,
-                 tostring(sl), side == 1 and "long" or "short", tostring(price)), fn_line(fname))
-  end
-  if tp and (tp - price) * side <= 0 then
-    fail(sformat("%s: take_profit %s is on the wrong side of the %s entry price %s", fname,
-                 tostring(tp), side == 1 and "long" or "short", tostring(price)), fn_line(fname))
-  end
+  check_protection(fname, side, price, order.stop_loss, order.take_profit)
   open_position(side, price, order)
   return nil
+end
+
+local function exit_position(res, h, l, c, b, a)
+  local price, side = res.price, -pos.side
+  if price ~= nil and price >= l and price <= h then
+    close_position(slip(price, side, b, a), "signal", res.reason)
+  elseif cfg.next_open then
+    pending = {kind = "exit", reason = res.reason}
+    return "exit order placed for the next bar's open"
+  else
+    close_position(slip(c, side, b, a), "signal", res.reason)
+  end
+  return "exit"
 end
 
 local function apply(fname, res, h, l, c, b, a)
   if type(res) ~= "table" then
     fail(sformat("%s must return a table or nil, got a %s", fname, type(res)), fn_line(fname))
   end
-  local action = rawget(res, "action")
+  if getmetatable(res) ~= nil then
+    fail(fname .. " returned a table with a metatable; return a plain table", fn_line(fname))
+  end
+  local action = res.action
   if action == nil then
     if state == "Idle" then            -- an opportunity: copy its fields into context
-      for k, v in next, res do ctx[k] = v end
-      transition("opportunity", rawget(res, "reason") or rawget(res, "signal"))
+      for k, v in next, res do rawset(ctx, k, v) end
+      local reason = res.reason or res.signal
+      transition("opportunity", type(reason) == "string" and reason or nil)
       return "opportunity"
     end
     fail(fname .. " returned a table without an 'action' field (valid actions: " ..
          ACTIONS._names .. ")", fn_line(fname))
   end
   if type(action) ~= "string" or ACTIONS[action] == nil then
-    fail(sformat("%s returned unknown action '%s' (valid actions: %s)", fname, tostring(action),
+    fail(sformat("%s returned unknown action '%s' (valid actions: %s)", fname, safe_str(action),
                  ACTIONS._names), fn_line(fname))
   end
   check_fields(fname, res, action)
-  stats.actions = stats.actions + 1
+  n_actions = n_actions + 1
   if action == "enter_long" or action == "enter_short" then
     if state == "InPosition" then return "ignored: already in a position" end
     if pending then return "ignored: an order is already pending" end
@@ -401,17 +480,7 @@ local function apply(fname, res, h, l, c, b, a)
   elseif action == "exit" then
     if state ~= "InPosition" then return "ignored: no position to exit" end
     if pending then return "ignored: an order is already pending" end
-    local price = res.price
-    local side = -pos.side
-    if price ~= nil and price >= l and price <= h then
-      close_position(slip(price, side, b, a), "signal", res.reason)
-    elseif cfg.next_open then
-      pending = {kind = "exit", reason = res.reason}
-      return "exit order placed for the next bar's open"
-    else
-      close_position(slip(c, side, b, a), "signal", res.reason)
-    end
-    return "exit"
+    return exit_position(res, h, l, c, b, a)
   elseif action == "update_stop_loss" then
     if state ~= "InPosition" then return "ignored: no position" end
     if res.new_stop == nil then fail(fname .. ": update_stop_loss needs new_stop", fn_line(fname)) end
@@ -424,7 +493,7 @@ local function apply(fname, res, h, l, c, b, a)
     return "take_profit=" .. tostring(res.new_target)
   elseif action == "start_analyzing" then
     if state ~= "Idle" then return "ignored: not idle" end
-    for k, v in next, res do if k ~= "action" then ctx[k] = v end end
+    for k, v in next, res do if k ~= "action" then rawset(ctx, k, v) end end
     transition("opportunity", res.reason)
     return action
   else -- cancel_analysis
@@ -434,98 +503,92 @@ local function apply(fname, res, h, l, c, b, a)
   end
 end
 
--- the bar step --------------------------------------------------------------------------------
-local function refresh_posview(c)
-  if pos == nil then return nil end
-  local pv = posview
-  pv.side = pos.side == 1 and "long" or "short"
-  pv.entry_price = pos.entry_price
-  pv.quantity = pos.quantity
-  pv.entry_time = pos.entry_time
-  pv.stop_loss = pos.stop_loss
-  pv.take_profit = pos.take_profit
-  pv.unrealized_pnl = (c - pos.entry_price) * pos.quantity * pos.side
-  pv.bars_held = cur - pos.entry_bar
-  return pv
-end
+-- the bar loop ------------------------------------------------------------------------------
+-- Rows first..last of `data` (packed "<jddddddd": ts, o, h, l, c, v, bid, ask) are bars
+-- first+offset..last+offset. Backtests pass all bars; live runners pass one row per call.
+-- Per bar: fill a pending order at the open, then (InPosition, from the bar after entry)
+-- excursions and stop/target; unless that closed the position, exactly one strategy call: the
+-- function of the state the bar started in.
+local BAR_FMT, ROW = "<jddddddd", 64
 
-local function step(i, ts, o, h, l, c, v, b, a)
-  ticks = 0
-  cur, cur_time = i, ts
-  stats.bars = stats.bars + 1
-  local m = md
-  m.timestamp, m.open, m.high, m.low, m.close, m.volume = ts, o, h, l, c, v
-  m.bid, m.ask, m.mid_price = b, a, (b + a) * 0.5
-  if pending then fill_pending(o, b, a) end
-  local started = state
-  if started == "InPosition" then
-    if pos.entry_bar < i then
-      local side, q, e = pos.side, pos.quantity, pos.entry_price
-      local best = (side == 1 and (h - e) or (e - l)) * q
-      local worst = (side == 1 and (l - e) or (e - h)) * q
-      if best > pos.mfe then pos.mfe = best end
-      if worst < pos.mae then pos.mae = worst end
-      if check_exits(o, h, l, b, a) then
-        if decision_cap > 0 then record_decision("-", trades[#trades].exit_reason, nil, started, c) end
-        return
+local function run_rows(data, first, last, offset)
+  local u, fmt, m = sunpack, BAR_FMT, md
+  local p = (first - 1) * ROW + 1
+  local ts, o, h, l, c, v, b, a
+  for r = first, last do
+    ts, o, h, l, c, v, b, a, p = u(fmt, data, p)
+    local i = r + offset
+    cur, cur_time = i, ts
+    m.timestamp, m.open, m.high, m.low, m.close, m.volume = ts, o, h, l, c, v
+    m.bid, m.ask, m.mid_price = b, a, (b + a) * 0.5
+    if pending then fill_pending(o, b, a) end
+    local started = state
+    if started == "InPosition" and pos.entry_bar < i and check_exits(o, h, l, b, a) then
+      if decision_cap > 0 then record_decision("-", last_exit_reason, started, c) end
+    else
+      if logged then logbuf = {}; logged = false end
+      ticks = 0
+      local ok, res = co_resume(runner, fns[started], m, ctx, ind, pos and posview or nil)
+      if not ok then
+        local err = strategy_failure(res)
+        -- a tail call (`return f(x)`) leaves no frame of ours: name the function instead
+        if err.line == nil then err.line = fn_line(STATE_FN[started]) end
+        error(err, 0)
+      end
+      local outcome
+      if res ~= nil then
+        outcome = apply(STATE_FN[started], res, h, l, c, b, a)
+      elseif started == "Analyzing" then
+        analyzing_bars = analyzing_bars + 1
+        if analyzing_bars >= cfg.max_analyzing_bars then
+          transition("analysis_timeout", "no commitment within " .. cfg.max_analyzing_bars .. " bars")
+          outcome = "analysis_timeout"
+        end
+      end
+      if decision_cap > 0 then
+        record_decision(STATE_FN[started], outcome or (res == nil and "nil" or "ok"), started, c)
       end
     end
-  end
-  local fname = STATE_FN[started]
-  if #logbuf > 0 then logbuf = {} end
-  stats.calls = stats.calls + 1
-  local ok, res = xpcall(fns[started], on_error, m, ctx, ind, refresh_posview(c))
-  if not ok then
-    handling = false
-    if type(res) ~= "table" then res = {message = tostring(res), kind = "error"} end
-    if res.message == MEMORY_MSG then res.kind = "memory" end
-    -- a tail call (`return f(x)`) erases the strategy's frame: name the function instead
-    if res.line == nil then res.line = fn_line(fname) end
-    failure = res
-    error(res, 0)
-  end
-  local outcome
-  if res ~= nil then
-    outcome = apply(fname, res, h, l, c, b, a)
-  elseif started == "Analyzing" then
-    analyzing_bars = analyzing_bars + 1
-    if analyzing_bars >= cfg.max_analyzing_bars then
-      transition("analysis_timeout", "no commitment within " .. cfg.max_analyzing_bars .. " bars")
-      outcome = "analysis_timeout"
-    end
-  end
-  if decision_cap > 0 then
-    record_decision(fname, outcome or (res == nil and "nil" or "ok"), nil, started, c)
+    n_bars = n_bars + 1
   end
 end
 
 -- public entry points (called from Python through engine/sandbox.py) --------------------------
-local bar_data, BAR_FMT, ROW = nil, "<jddddddd", 64
+local bar_data = nil
 
 function K.setup(config, transitions_table, actions, state_fns, indicator_specs, field_names,
-                 series_loader)
+                 series_loader, state_codes, trigger_codes)
   cfg = config
-  TRANSITIONS, ACTIONS, STATE_FN, load_series_raw = transitions_table, actions, state_fns, series_loader
+  STATE_CODE, TRIGGER_CODE = state_codes, trigger_codes
+  TRANSITIONS, ACTIONS, STATE_FN = transitions_table, actions, state_fns
+  load_series_raw = series_loader
   tick_limit = mmax(1, config.instruction_budget // HOOK_EVERY)
   decision_cap = config.decision_log_size
-  strategy_file = config.file
   strategy_source = "@" .. config.file
   md = {symbol = config.symbol, timeframe = config.timeframe}
-  posview = {}
+  protected_tables[md] = true
+  posview = make_posview()
   ind = make_indicators(indicator_specs, field_names)
   string.dump = nil
-  debug.sethook(hook, "", HOOK_EVERY)
+  new_runner()
+end
+
+-- Reset per-run state (randomized runs reuse the runtime and the indicator caches).
+function K.reset()
+  state, pos, pending, realized, analyzing_bars = "Idle", nil, nil, 0.0, 0
+  trade_nums, n_trades, transition_nums, transition_reasons, n_transitions = {}, 0, {}, {}, 0
+  decisions, decision_head = {}, 0
+  n_bars, n_actions = 0, 0
 end
 
 -- Compile and run the strategy chunk in a fresh environment; returns nil or an error table.
 function K.load(code, params)
-  ticks = 0
   env = make_env(params)
   ctx = {}
+  protected_tables[ctx] = true
   local chunk, message = load(code, strategy_source, "t", env)
   if chunk == nil then return {message = message, kind = "syntax"} end
-  local ok, err = xpcall(chunk, on_error)
-  handling = false
+  local ok, err = call_strategy(chunk)
   if not ok then return err end
   for _, fname in next, {"detect_opportunity", "filter_commitment", "manage_position"} do
     if type(rawget(env, fname)) ~= "function" then
@@ -540,46 +603,26 @@ function K.load(code, params)
   return nil
 end
 
--- Reset per-run state (randomized runs reuse the runtime and the indicator caches).
-function K.reset()
-  state, pos, pending, realized, analyzing_bars = "Idle", nil, nil, 0.0, 0
-  trades, transitions, decisions, decision_head = {}, {}, {}, 0
-  stats = {bars = 0, actions = 0, ignored = 0, calls = 0}
-  failure = nil
-end
-
 function K.set_bars(data)
   bar_data = data
 end
 
 local function protected(fn, ...)
   local ok, err = pcall(fn, ...)
-  handling = false
   if ok then return nil end
   if type(err) ~= "table" then
-    local kind = blown and "budget" or (err == MEMORY_MSG and "memory" or "kernel")
-    err = {message = tostring(err), kind = kind}
+    err = {message = tostring(err), kind = err == MEMORY_MSG and "memory" or "kernel"}
   end
   return err
 end
 
-local function run_bars(from, to)
-  local u, data, fmt = sunpack, bar_data, BAR_FMT
-  local p = (from - 1) * ROW + 1
-  local ts, o, h, l, c, v, b, a
-  for i = from, to do
-    ts, o, h, l, c, v, b, a, p = u(fmt, data, p)
-    step(i, ts, o, h, l, c, v, b, a)
-  end
-end
-
 -- Run bars from..to (1-based) of the packed data; nil on success, else an error table.
-function K.run(from, to) return protected(run_bars, from, to) end
+function K.run(from, to) return protected(run_rows, bar_data, from, to, 0) end
 
--- Process one live bar; nil on success, else an error table.
-function K.step(i, ts, o, h, l, c, v, b, a) return protected(step, i, ts, o, h, l, c, v, b, a) end
+-- Process one live bar (index i, one packed row); nil on success, else an error table.
+function K.step(i, row) return protected(run_rows, row, 1, 1, i - 1) end
 
--- Close what is still open at the last bar's close (reason end_of_data or manual).
+-- Close what is still open at ``price`` (reason end_of_data or manual).
 function K.close_open(reason, price)
   return protected(function()
     pending = nil
@@ -588,7 +631,16 @@ function K.close_open(reason, price)
   end)
 end
 
-function K.results() return trades, transitions end
+-- Trades and transitions recorded after the first `trades_seen` / `transitions_seen` ones:
+-- flat trade numbers, flat transition numbers, transition reasons.
+function K.results(trades_seen, transitions_seen)
+  local tn, rn, rr = {}, {}, {}
+  table.move(trade_nums, trades_seen * TRADE_WIDTH + 1, n_trades * TRADE_WIDTH, 1, tn)
+  table.move(transition_nums, transitions_seen * TRANSITION_WIDTH + 1,
+             n_transitions * TRANSITION_WIDTH, 1, rn)
+  table.move(transition_reasons, transitions_seen + 1, n_transitions, 1, rr)
+  return tn, rn, rr
+end
 
 function K.snapshot()
   local p = nil
@@ -616,11 +668,8 @@ function K.snapshot()
     ordered[#ordered + 1] = d
   end
   return {state = state, position = p, context = context, realized = realized,
-          bar = cur, time = cur_time, bars = stats.bars, actions = stats.actions,
-          calls = stats.calls, pending = pending and pending.kind or nil,
-          decisions = ordered}
+          bar = cur, time = cur_time, bars = n_bars, actions = n_actions,
+          pending = pending and pending.kind or nil, decisions = ordered}
 end
-
-function K.set_budget_handling(flag) handling = flag end
 
 return K

@@ -122,7 +122,6 @@ def test_unknown_indicator_and_bad_indicator_args(series):
 def test_strategy_cannot_change_the_indicators_table_or_leak_globals(series):
     code = (
         "function detect_opportunity(m, c, ind)\n"
-        "  ind.ema = function() return 1 end\n"
         "  ind.anything = 1\n"
         "end\n"
         "function filter_commitment() end\nfunction manage_position() end\n"

@@ -75,8 +75,13 @@ def test_opportunity_then_commit_takes_effect_next_bar():
 
 
 def test_transitions_are_recorded_with_bar_time_and_trigger():
-    s = scripted({2: '{signal = "x", reason = "seen"}', 3: '{action = "enter_long"}',
-                  5: '{action = "exit", reason = "done"}'})
+    s = scripted(
+        {
+            2: '{signal = "x", reason = "seen"}',
+            3: '{action = "enter_long"}',
+            5: '{action = "exit", reason = "done"}',
+        }
+    )
     transitions = run(s, bars(FLAT)).runs[0].transitions
     assert [(t.bar, t.from_state, t.to_state, t.trigger) for t in transitions] == [
         (2, "Idle", "Analyzing", "opportunity"),
@@ -105,8 +110,12 @@ def test_next_open_fill_mode():
 def test_stop_loss_checked_from_next_bar_and_before_the_strategy():
     rows = [(100, 101, 99, 100), (100, 101, 90, 100), (100, 101, 94, 96), (96, 97, 95, 96)]
     # bar 2's low (90) would hit a 95 stop, but the position entered on bar 2 is checked from bar 3
-    s = scripted({2: '{action = "enter_long", quantity = 1, stop_loss = 95}',
-                  3: '{action = "exit", reason = "never reached"}'})
+    s = scripted(
+        {
+            2: '{action = "enter_long", quantity = 1, stop_loss = 95}',
+            3: '{action = "exit", reason = "never reached"}',
+        }
+    )
     trade = run(s, bars(rows)).trades[0]
     assert (trade.exit_bar, trade.exit_price, trade.exit_reason) == (3, 95, "stop_loss")
 
@@ -158,9 +167,13 @@ def test_spread_slippage_model_pays_half_the_spread():
 
 def test_update_stop_and_target():
     rows = [(100, 101, 99, 100)] * 3 + [(100, 104, 99.5, 103), (103, 104, 98, 99)]
-    s = scripted({2: '{action = "enter_long", quantity = 1}',
-                  3: '{action = "update_stop_loss", new_stop = 99.2}',
-                  4: '{action = "update_take_profit", new_target = 150}'})
+    s = scripted(
+        {
+            2: '{action = "enter_long", quantity = 1}',
+            3: '{action = "update_stop_loss", new_stop = 99.2}',
+            4: '{action = "update_take_profit", new_target = 150}',
+        }
+    )
     trade = run(s, bars(rows)).trades[0]
     assert (trade.exit_bar, trade.exit_price, trade.exit_reason) == (5, 99.2, "stop_loss")
 
@@ -170,12 +183,20 @@ def test_analyzing_bar_limit_returns_to_idle():
     result = run(s, bars(FLAT), max_analyzing_bars=3)
     assert result.trades == []
     transitions = result.runs[0].transitions
-    assert [(t.bar, t.trigger) for t in transitions] == [(1, "opportunity"), (4, "analysis_timeout")]
+    assert [(t.bar, t.trigger) for t in transitions] == [
+        (1, "opportunity"),
+        (4, "analysis_timeout"),
+    ]
 
 
 def test_mfe_mae_and_bars_held():
-    rows = [(100, 101, 99, 100), (100, 101, 99, 100), (100, 108, 97, 104), (104, 106, 95, 100),
-            (100, 101, 99, 100)]
+    rows = [
+        (100, 101, 99, 100),
+        (100, 101, 99, 100),
+        (100, 108, 97, 104),
+        (104, 106, 95, 100),
+        (100, 101, 99, 100),
+    ]
     s = scripted({2: '{action = "enter_long", quantity = 2}', 5: '{action = "exit"}'})
     trade = run(s, bars(rows)).trades[0]
     assert trade.mfe == pytest.approx((108 - 100) * 2)
@@ -184,8 +205,13 @@ def test_mfe_mae_and_bars_held():
 
 
 def test_equity_curve_is_capital_plus_realized_plus_unrealized():
-    rows = [(100, 101, 99, 100), (100, 101, 99, 100), (100, 106, 99, 105), (105, 106, 99, 102),
-            (102, 103, 101, 102)]
+    rows = [
+        (100, 101, 99, 100),
+        (100, 101, 99, 100),
+        (100, 106, 99, 105),
+        (105, 106, 99, 102),
+        (102, 103, 101, 102),
+    ]
     s = scripted({2: '{action = "enter_long", quantity = 10}', 4: '{action = "exit"}'})
     result = run(s, bars(rows), initial_capital=1000)
     equity = result.runs[0].equity
@@ -196,7 +222,10 @@ def test_equity_curve_is_capital_plus_realized_plus_unrealized():
     ("action", "needle"),
     [
         ('{action = "buy"}', "unknown action 'buy'"),
-        ('{action = "enter_long", quantity = "2"}', "field 'quantity' = string; it must be a number"),
+        (
+            '{action = "enter_long", quantity = "2"}',
+            "field 'quantity' = string; it must be a number",
+        ),
         ('{action = "enter_long", stop = 90}', "unknown field 'stop'"),
         ('{action = "enter_long", quantity = -1}', "quantity = -1"),
         ('{action = "enter_long", quantity = 0/0}', "finite number"),
@@ -215,7 +244,7 @@ def test_contract_violations_are_strategy_errors_naming_the_problem(action, need
 
 def test_update_stop_field_name_is_checked_in_position():
     s = scripted({2: '{action = "enter_long"}', 3: '{action = "update_stop_loss", stop = 1}'})
-    with pytest.raises(StrategyError, match="unknown field 'stop'.*new_stop"):
+    with pytest.raises(StrategyError, match=r"unknown field 'stop'.*new_stop"):
         run(s, bars(FLAT))
 
 
@@ -233,10 +262,32 @@ def test_python_transition_table_raises_on_invalid():
 def test_result_json_has_the_seed_format():
     s = scripted({2: '{action = "enter_long", quantity = 1}', 4: '{action = "exit"}'})
     data = run(s, bars(FLAT)).to_dict()
-    for key in ("backtest_id", "strategy", "symbol", "start_time", "end_time", "num_runs",
-                "metrics", "runs", "trades", "equity", "timing", "bars"):
+    for key in (
+        "backtest_id",
+        "strategy",
+        "symbol",
+        "start_time",
+        "end_time",
+        "num_runs",
+        "metrics",
+        "runs",
+        "trades",
+        "equity",
+        "timing",
+        "bars",
+    ):
         assert key in data
     trade = data["trades"][0]
-    assert set(trade) >= {"run_id", "entry_time", "exit_time", "side", "entry_price",
-                          "exit_price", "quantity", "pnl", "pnl_pct", "exit_reason"}
+    assert set(trade) >= {
+        "run_id",
+        "entry_time",
+        "exit_time",
+        "side",
+        "entry_price",
+        "exit_price",
+        "quantity",
+        "pnl",
+        "pnl_pct",
+        "exit_reason",
+    }
     json.dumps(data)

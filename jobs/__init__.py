@@ -1,0 +1,1 @@
+"""RQ job functions: thin wrappers that parse JSON-able arguments and call engine/."""
