@@ -275,10 +275,7 @@ def run_backtest(
         metrics_s += time.perf_counter() - t1
     summary = results[0].metrics.to_dict()
     if len(results) > 1:
-        summary = {
-            **summarize_runs([(r.run_id, r.metrics) for r in results]).to_dict(),
-            "num_trades": sum(len(r.trades) for r in results),
-        }
+        summary = summarize_runs([(r.run_id, r.metrics) for r in results]).to_dict()
     indicators_s = instance.timing.seconds
     return BacktestResult(
         backtest_id=uuid.uuid4().hex[:12],

@@ -101,9 +101,14 @@ def parse_params(items: Sequence[str]) -> dict[str, str]:
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from engine.backtest import run_backtest
     from engine.backtest_report import format_summary, write_trades_csv
+    from engine.csv_io import load_csv  # noqa: F401  (imported before timing the load)
     from engine.sim_config import SimConfig
+    from engine.simfeed import generate_history  # noqa: F401
     from engine.strategy import StrategySource
 
+    for out in (args.json_out, args.trades_csv):
+        if out and not Path(out).resolve().parent.is_dir():
+            raise ConfigError(f"cannot write {out}: its folder does not exist")
     t0 = time.perf_counter()
     source = StrategySource.from_file(args.strategy)
     series = _load_series(args)
@@ -132,7 +137,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         duration_bars=duration_bars,
         seed=args.seed,
     )
-    result.timing["load_s"] = load_s
+    result.timing = {"load_s": load_s, **result.timing}
     result.timing["total_s"] += load_s
     data = result.to_dict()
     print(format_summary(data))

@@ -8,6 +8,7 @@ trades in both.
 
 from __future__ import annotations
 
+import struct
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from engine.bars import Bar
 from engine.errors import StrategyError, TradeSimError
 from engine.indicators import REGISTRY, normalize_args
 from engine.metadata import StrategyMetadata, parse_metadata
@@ -25,6 +27,7 @@ from engine.state_machine import Transition
 from engine.trades import Trade
 
 MAX_STRATEGY_BYTES = 256 * 1024
+_ROW = struct.Struct("<q7d")
 _STATE_NAMES = tuple(state.value for state in STATE_CODES)
 _TRIGGER_NAMES = tuple(trigger.value for trigger in TRIGGER_CODES)
 #: Distinct indicator series one strategy may request (each costs a full computation).
@@ -157,6 +160,26 @@ class StrategyInstance:
         """Process bars ``first..last`` (1-based, inclusive) of the packed rows."""
         self.sandbox.check(self.sandbox.call("run", first, last))
 
+    def step(self, index: int, bar: Bar) -> None:
+        """Process one live bar as bar number ``index`` (1-based): the same kernel loop as
+        :meth:`run`, fed one packed row."""
+        row = _ROW.pack(
+            bar.timestamp, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.bid, bar.ask
+        )
+        self.sandbox.check(self.sandbox.call("step", index, row))
+
+    def snapshot(self) -> dict[str, Any]:
+        """State, position, context, counters and the decision log (newest first) as plain
+        Python data."""
+        snap: dict[str, Any] = _to_python(self.sandbox.call("snapshot"))
+        snap["decisions"] = snap.get("decisions") or []  # an empty Lua table reads as {}
+        snap.setdefault("pending", None)  # Lua nil fields are absent: make them explicit
+        position = snap.setdefault("position", None)
+        if position is not None:
+            position.setdefault("stop_loss", None)
+            position.setdefault("take_profit", None)
+        return snap
+
     def close_open(self, reason: str, price: float) -> None:
         """Close an open position at ``price`` (``end_of_data`` or ``manual``)."""
         self.sandbox.check(self.sandbox.call("close_open", reason, price))
@@ -204,3 +227,17 @@ class StrategyInstance:
             )
         )
         return trades, transitions
+
+
+def _to_python(value: Any) -> Any:
+    """Lua tables -> dicts (or lists for 1..n arrays), recursively."""
+    if hasattr(value, "items") and not isinstance(value, dict):
+        items = {k: _to_python(v) for k, v in value.items()}
+        if (
+            items
+            and all(isinstance(k, int) for k in items)
+            and set(items) == set(range(1, len(items) + 1))
+        ):
+            return [items[i] for i in range(1, len(items) + 1)]
+        return items
+    return value

@@ -20,6 +20,9 @@ end
 function filter_commitment(market_data, context, indicators, position)
   local bb, atr = indicators.bollinger(params.period, params.width), indicators.atr(14)
   if bb == nil or atr == nil then return nil end
+  if market_data.close >= bb.middle then
+    return {action = "cancel_analysis", reason = "bounced past the middle band: no room left"}
+  end
   if market_data.close > bb.lower then
     return {action = "enter_long", stop_loss = math.min(context.touched_lower, market_data.low) - 0.5 * atr,
             take_profit = bb.middle, reason = "closed back inside the band"}
