@@ -65,12 +65,16 @@ class VectorizedSeries:
             "close": series.close,
             "volume": series.volume,
         }
+        self._window: dict[str, np.ndarray] | None = None
 
     def series(self, name: str, args: tuple[float, ...]) -> dict[str, np.ndarray]:
-        """All outputs of ``name(args)`` over the series (NaN during warm-up)."""
+        """All outputs of ``name(args)`` over the series (NaN during warm-up); the window
+        fields are computed once and reused for each field asked for."""
         if name == "window":
-            c = self._columns
-            return window_fields(c["high"], c["low"], c["volume"], int(args[0]))
+            if self._window is None:
+                c = self._columns
+                self._window = window_fields(c["high"], c["low"], c["volume"], int(args[0]))
+            return self._window
         return compute_indicator(name, self._columns, *args)
 
 

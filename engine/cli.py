@@ -19,13 +19,6 @@ from pathlib import Path
 from engine.errors import ConfigError, TradeSimError
 
 Handler = Callable[[argparse.Namespace], int]
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
-
-
-def register_commands(adder: Callable[[argparse._SubParsersAction], None]) -> None:
-    """Let other packages (the web/process launcher) add subcommands without engine importing
-    them."""
-    _EXTRA_COMMANDS.append(adder)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,9 +30,39 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backtest(sub)
     _add_data(sub)
     _add_strategy(sub)
-    for adder in _EXTRA_COMMANDS:
-        adder(sub)
+    _add_processes(sub)
     return parser
+
+
+def _add_processes(sub: argparse._SubParsersAction) -> None:
+    up = sub.add_parser("up", help="start Redis + engine + worker(s) + web; Ctrl+C stops all")
+    up.add_argument("--workers", type=int, default=1, help="RQ worker processes (default 1)")
+    up.add_argument("--host", help="web host (default TRADESIM_HOST or 127.0.0.1)")
+    up.add_argument("--port", type=int, help="web port (default TRADESIM_PORT or 8050)")
+    up.set_defaults(handler=_cmd_up)
+    sub.add_parser("engine", help="run the engine process alone").set_defaults(
+        handler=lambda _a: _exec("engine.live.main")
+    )
+    sub.add_parser("worker", help="run one RQ worker on the project's queues").set_defaults(
+        handler=lambda _a: _exec("jobs.worker")
+    )
+    sub.add_parser("web", help="serve the web app and REST API alone").set_defaults(
+        handler=lambda _a: _exec("app")
+    )
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from engine.launcher import up
+    from engine.settings import Settings
+
+    if args.port is not None and not 1 <= args.port <= 65535:
+        raise ConfigError(f"--port must be 1..65535, got {args.port}")
+    return up(Settings.from_env(), workers=args.workers, host=args.host, port=args.port)
+
+
+def _exec(module: str) -> int:
+    """Replace this process with ``python -m module`` (engine never imports web/rq code)."""
+    os.execv(sys.executable, [sys.executable, "-m", module])
 
 
 def _add_backtest(sub: argparse._SubParsersAction) -> None:

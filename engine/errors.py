@@ -64,3 +64,22 @@ class InvalidTransitionError(TradeSimError):
 
 class BacktestCancelled(TradeSimError):
     """The backtest was cancelled by its caller. Nothing to show beyond 'cancelled'."""
+
+
+class EngineUnavailable(TradeSimError):
+    """The engine process did not answer (no heartbeat, or no reply in time).
+
+    Show "engine offline / not responding" (HTTP 503); retry later. Nothing was changed.
+    """
+
+
+class CommandError(TradeSimError):
+    """The engine refused a command. ``code`` is one of validation, not_found, conflict,
+    strategy_error; show ``message`` (and ``details``) to the user and let them fix the input.
+    """
+
+    def __init__(self, code: str, message: str, details: object = None) -> None:
+        self.code = code
+        self.message = message
+        self.details = details
+        super().__init__(message)

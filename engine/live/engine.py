@@ -1,0 +1,391 @@
+"""TradingEngine: owns the live runners and their feeds, executes commands, publishes state.
+
+Single-threaded by design: one loop pops commands, advances due feeds (broadcasting each bar to
+every runner on that symbol/timeframe), and flushes one Redis pipeline per tick. Runner configs
+and runtime state (status, strategy state, position, context, P&L) are saved in the database and
+restored when the engine starts again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from engine.errors import CommandError, ConfigError, StrategyError, TradeSimError
+from engine.live.feeds import Feed, SimulatedLiveFeed
+from engine.live.keys import Keys
+from engine.live.publisher import Publisher, trade_json
+from engine.live.runner import LiveRunner, RunnerConfig, RunnerStatus
+from engine.settings import Settings
+from engine.storage.runner_store import RunnerExists, RunnerRecord, RunnerStore
+from engine.strategy import StrategySource
+from engine.strategy_paths import resolve_strategy
+from engine.symbols import get_symbol
+
+FeedFactory = Callable[[str, str], Feed]
+SAVE_EVERY_S = 10.0
+
+
+@dataclass
+class FeedSlot:
+    """A feed, the runners subscribed to it, and when its next bar is due."""
+
+    feed: Feed
+    interval_s: float
+    next_due: float
+    subscribers: set[str] = field(default_factory=set)
+
+
+def simulated_feeds(symbol: str, timeframe: str) -> Feed:
+    """The default feed: the simulated market, seeded per symbol and timeframe."""
+    return SimulatedLiveFeed(symbol, timeframe, seed=zlib.crc32(f"{symbol}/{timeframe}".encode()))
+
+
+class TradingEngine:
+    """The live side: runners, feeds, commands and publishing."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: redis.Redis,
+        store: RunnerStore,
+        *,
+        feed_factory: FeedFactory = simulated_feeds,
+    ) -> None:
+        self.settings = settings
+        self.keys = Keys(settings.key_prefix)
+        self.redis = client
+        self.store = store
+        self.feed_factory = feed_factory
+        self.publisher = Publisher(client, self.keys)
+        self.runners: dict[str, LiveRunner] = {}
+        self.feeds: dict[tuple[str, str], FeedSlot] = {}
+        self.started_at = time.time()
+        self.bars_total = 0
+        self._last_save = time.monotonic()
+
+    # -- runners --------------------------------------------------------------------------
+    def restore(self) -> None:
+        """Recreate every stored runner with its saved state (RunnerRestored events)."""
+        for record in self.store.list():
+            try:
+                runner = self._build(_config(record), created_at=record.created_at.timestamp())
+            except TradeSimError as exc:
+                self.publisher.event("Error", record.runner_id, {"message": f"restore: {exc}"})
+                continue
+            if record.state:
+                runner.restore(record.state)
+            runner.status = RunnerStatus(record.desired_status)
+            self.publisher.event(
+                "RunnerRestored",
+                runner.runner_id,
+                {"status": runner.status.value, "state": (record.state or {}).get("state")},
+            )
+            self.publisher.snapshot(runner, force=True)
+        self.publisher.flush()
+
+    def _build(self, config: RunnerConfig, created_at: float | None = None) -> LiveRunner:
+        get_symbol(config.symbol)
+        path = resolve_strategy(self.settings.strategy_dir, config.strategy_path)
+        runner = LiveRunner(config, StrategySource.from_file(path), created_at=created_at)
+        slot = self._feed(config.symbol, config.timeframe)
+        runner.warm_up(slot.feed.history())
+        slot.subscribers.add(config.runner_id)
+        self.runners[config.runner_id] = runner
+        return runner
+
+    def _feed(self, symbol: str, timeframe: str) -> FeedSlot:
+        key = (symbol, timeframe)
+        slot = self.feeds.get(key)
+        if slot is None:
+            feed = self.feed_factory(symbol, timeframe)
+            interval = self.settings.feed_interval_s
+            slot = FeedSlot(feed, interval, time.monotonic() + interval)
+            self.feeds[key] = slot
+        return slot
+
+    def create(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Validate, build, persist and start a runner; returns its snapshot."""
+        config = parse_create(args, self.settings)
+        if config.runner_id in self.runners:
+            raise CommandError("conflict", f"runner '{config.runner_id}' already exists")
+        runner = self._build(config)
+        try:
+            self.store.add(_record(config, runner))
+        except RunnerExists:
+            self._drop(config.runner_id)
+            raise CommandError("conflict", f"runner '{config.runner_id}' already exists") from None
+        self.publisher.event("RunnerCreated", config.runner_id, config.to_dict())
+        self.publisher.event("RunnerStarted", config.runner_id, {})
+        self.publisher.snapshot(runner, force=True)
+        return runner.snapshot()
+
+    def _drop(self, runner_id: str) -> None:
+        runner = self.runners.pop(runner_id)
+        key = (runner.config.symbol, runner.config.timeframe)
+        slot = self.feeds.get(key)
+        if slot is not None:
+            slot.subscribers.discard(runner_id)
+            if not slot.subscribers:
+                del self.feeds[key]
+
+    def get(self, runner_id: str) -> LiveRunner:
+        """The runner, or CommandError not_found."""
+        runner = self.runners.get(runner_id)
+        if runner is None:
+            raise CommandError("not_found", f"no runner '{runner_id}'")
+        return runner
+
+    def set_status(self, runner_id: str, status: RunnerStatus) -> dict[str, Any]:
+        """Pause, resume, start or stop one runner."""
+        runner = self.get(runner_id)
+        before = runner.status
+        if status is RunnerStatus.RUNNING and before is RunnerStatus.RUNNING:
+            return runner.snapshot()
+        try:
+            runner.set_status(status)
+        except StrategyError as exc:
+            runner.fail(exc)
+        event = {
+            RunnerStatus.PAUSED: "RunnerPaused",
+            RunnerStatus.STOPPED: "RunnerStopped",
+            RunnerStatus.RUNNING: "RunnerResumed"
+            if before is RunnerStatus.PAUSED
+            else "RunnerStarted",
+        }[status]
+        self.publisher.event(event, runner_id, {"from": before.value})
+        self.store.set_status(runner_id, _desired(runner))
+        self._save(runner)
+        self.publisher.snapshot(runner, force=True)
+        return runner.snapshot()
+
+    def delete(self, runner_id: str) -> dict[str, Any]:
+        """Remove a runner, its stored config and its Redis keys."""
+        self.get(runner_id)
+        self._drop(runner_id)
+        self.store.delete(runner_id)
+        self.publisher.remove(runner_id)
+        self.publisher.event("RunnerDeleted", runner_id, {})
+        return {"runner_id": runner_id, "deleted": True}
+
+    def _save(self, runner: LiveRunner) -> None:
+        self.store.save_state(runner.runner_id, runner.saved_state())
+
+    # -- the loop -------------------------------------------------------------------------
+    def tick(self, now: float) -> int:
+        """Advance every feed that is due; returns the runner-bars processed."""
+        processed = 0
+        for slot in list(self.feeds.values()):
+            while slot.next_due <= now:
+                slot.next_due += slot.interval_s
+                bar = slot.feed.next_bar()
+                if bar is None:
+                    break
+                processed += self._broadcast(slot, bar)
+            if slot.next_due < now - 1.0:  # fell behind by more than a second: skip ahead
+                slot.next_due = now + slot.interval_s
+        self.bars_total += processed
+        if time.monotonic() - self._last_save >= SAVE_EVERY_S:
+            for runner in self.runners.values():
+                self._save(runner)
+            self._last_save = time.monotonic()
+        return processed
+
+    def _broadcast(self, slot: FeedSlot, bar: Any) -> int:
+        processed = 0
+        for runner_id in sorted(slot.subscribers):
+            runner = self.runners[runner_id]
+            outcome = runner.on_bar(bar)
+            self.publisher.bar(runner_id, bar)
+            if outcome is None:
+                continue
+            processed += 1
+            changed = self.publisher.outcome(runner, outcome)
+            if outcome.trades:
+                self.store.add_closed_positions(runner_id, [trade_json(t) for t in outcome.trades])
+            if changed:
+                if outcome.error is not None:
+                    self.store.set_status(runner_id, _desired(runner))
+                    self.publisher.event("RunnerStopped", runner_id, {"reason": "error"})
+                self._save(runner)
+            self.publisher.snapshot(runner, force=changed)
+        return processed
+
+    def publish_status(self, bars_per_s: float) -> None:
+        """Heartbeat and summary (call about once a second)."""
+        self.publisher.heartbeat(
+            self.started_at, len(self.runners), bars_per_s, self.settings.heartbeat_ttl_s
+        )
+        self.publisher.summary(list(self.runners.values()))
+        for runner in self.runners.values():
+            if runner.status is not RunnerStatus.RUNNING:
+                self.publisher.snapshot(runner)  # uptime etc. stay fresh
+
+    def shutdown(self) -> None:
+        """Save every runner's state (called on SIGTERM/SIGINT)."""
+        for runner in self.runners.values():
+            self._save(runner)
+        self.redis.delete(self.keys.heartbeat)
+
+    # -- commands -------------------------------------------------------------------------
+    def handle(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Execute one command message; returns the reply payload."""
+        name = message.get("command")
+        args = message.get("args") or {}
+        try:
+            data = self._dispatch(str(name), args)
+        except CommandError as exc:
+            return {
+                "ok": False,
+                "error": {"code": exc.code, "message": exc.message, "details": exc.details},
+            }
+        except StrategyError as exc:
+            return {
+                "ok": False,
+                "error": {"code": "strategy_error", "message": str(exc), "details": exc.to_dict()},
+            }
+        except ConfigError as exc:
+            return {
+                "ok": False,
+                "error": {"code": "validation", "message": str(exc), "details": None},
+            }
+        return {"ok": True, "data": data}
+
+    def _dispatch(self, name: str, args: dict[str, Any]) -> Any:
+        single = {
+            "start": RunnerStatus.RUNNING,
+            "resume": RunnerStatus.RUNNING,
+            "pause": RunnerStatus.PAUSED,
+            "stop": RunnerStatus.STOPPED,
+        }
+        if name == "create":
+            return self.create(args)
+        if name in single:
+            return self.set_status(_runner_id(args), single[name])
+        if name == "delete":
+            return self.delete(_runner_id(args))
+        if name == "close_position":
+            runner = self.get(_runner_id(args))
+            trades = runner.close_position()
+            for trade in trades:
+                self.publisher.event("PositionClosed", runner.runner_id, trade_json(trade))
+            self._save(runner)
+            self.publisher.snapshot(runner, force=True)
+            return [trade_json(t) for t in trades]
+        bulk = {
+            "start_all": RunnerStatus.RUNNING,
+            "stop_all": RunnerStatus.STOPPED,
+            "pause_all": RunnerStatus.PAUSED,
+        }
+        if name in bulk:
+            ids = args.get("runner_ids") or sorted(self.runners)
+            return [self.set_status(i, bulk[name])["runner_id"] for i in _ids(ids, self)]
+        if name == "delete_many":
+            return [self.delete(i)["runner_id"] for i in _ids(args.get("runner_ids"), self)]
+        raise CommandError("validation", f"unknown command '{name}'")
+
+    def process_commands(self, limit: int = 100) -> int:
+        """Pop and execute up to ``limit`` queued commands; returns how many ran."""
+        done = 0
+        while done < limit:
+            raw = self.redis.rpop(self.keys.commands)
+            if raw is None:
+                break
+            done += 1
+            try:
+                message = json.loads(raw)  # type: ignore[arg-type]
+            except ValueError:
+                continue
+            reply = self.handle(message)
+            if message.get("reply_to"):
+                self.publisher.reply(str(message["reply_to"]), reply)
+        return done
+
+
+def parse_create(args: dict[str, Any], settings: Settings) -> RunnerConfig:
+    """Validate a create command's fields (each message says how to fix it)."""
+    missing = [f for f in ("runner_id", "symbol") if not args.get(f)]
+    strategy = args.get("strategy_path") or args.get("strategy_name")
+    if not strategy:
+        missing.append("strategy_name or strategy_path")
+    if missing:
+        raise CommandError(
+            "validation", f"missing field(s): {', '.join(missing)}", {"missing": missing}
+        )
+    params = args.get("params") or {}
+    if not isinstance(params, dict):
+        raise CommandError("validation", 'params must be an object like {"fast": 12}')
+    window = args.get("window_size", 100)
+    if isinstance(window, bool) or not isinstance(window, int):
+        raise CommandError("validation", f"window_size must be a whole number, got {window!r}")
+    symbol = get_symbol(str(args["symbol"])).symbol
+    path = resolve_strategy(settings.strategy_dir, str(strategy))
+    relative = path.relative_to(settings.strategy_dir).as_posix()
+    source = StrategySource.from_file(path)
+    resolved = source.metadata.resolve_params(params)
+    return RunnerConfig(
+        runner_id=str(args["runner_id"]),
+        symbol=symbol,
+        timeframe=str(args.get("timeframe") or "1m"),
+        strategy_path=relative,
+        params=resolved,
+        window_size=window,
+    )
+
+
+def _desired(runner: LiveRunner) -> str:
+    """The stored status: a runner in error restarts as stopped (its error is in its state)."""
+    return "stopped" if runner.status is RunnerStatus.ERROR else runner.status.value
+
+
+def _runner_id(args: dict[str, Any]) -> str:
+    rid = args.get("runner_id")
+    if not rid:
+        raise CommandError("validation", "missing field: runner_id")
+    return str(rid)
+
+
+def _ids(ids: Any, engine: TradingEngine) -> list[str]:
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise CommandError("validation", "runner_ids must be a list of runner ids")
+    unknown = [i for i in ids if i not in engine.runners]
+    if unknown:
+        raise CommandError(
+            "not_found", f"unknown runner(s): {', '.join(unknown)}", {"unknown": unknown}
+        )
+    return ids
+
+
+def _config(record: RunnerRecord) -> RunnerConfig:
+    return RunnerConfig(
+        runner_id=record.runner_id,
+        symbol=record.symbol,
+        timeframe=record.timeframe,
+        strategy_path=record.strategy_path,
+        params=dict(record.params),
+        window_size=record.window_size,
+    )
+
+
+def _record(config: RunnerConfig, runner: LiveRunner) -> RunnerRecord:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    return RunnerRecord(
+        runner_id=config.runner_id,
+        symbol=config.symbol,
+        timeframe=config.timeframe,
+        strategy_path=config.strategy_path,
+        params=dict(config.params),
+        window_size=config.window_size,
+        desired_status=_desired(runner),
+        created_at=now,
+        updated_at=now,
+        state=runner.saved_state(),
+    )

@@ -1,0 +1,81 @@
+"""The engine process: ``tradesim engine`` (or part of ``tradesim up``).
+
+Connects to Redis and the database, restores stored runners, then loops: commands, due feeds,
+heartbeat/summary once a second, one Redis pipeline per tick. SIGTERM/SIGINT save every
+runner's state and exit cleanly.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from types import FrameType
+
+import redis
+
+from engine.errors import ConfigError, TradeSimError
+from engine.live.engine import TradingEngine
+from engine.settings import Settings
+from engine.storage.db import make_engine
+from engine.storage.runner_store import RunnerStore
+
+IDLE_SLEEP_S = 0.02
+
+
+def build_engine(settings: Settings) -> TradingEngine:
+    """Connect Redis (REDIS_URL required) and the database, and make the engine."""
+    if not settings.redis_url:
+        raise ConfigError("REDIS_URL is not set: use `tradesim up`, or point it at a Redis server")
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise ConfigError(f"cannot reach Redis at {settings.redis_url}: {exc}") from None
+    return TradingEngine(settings, client, RunnerStore(make_engine(settings)))
+
+
+def run(engine: TradingEngine, stop: threading.Event) -> None:
+    """The engine loop until ``stop`` is set."""
+    engine.restore()
+    recent: deque[tuple[float, int]] = deque(maxlen=10)
+    last_status = 0.0
+    while not stop.is_set():
+        now = time.monotonic()
+        engine.process_commands()
+        recent.append((now, engine.tick(now)))
+        if now - last_status >= 1.0:
+            span = recent[-1][0] - recent[0][0]
+            rate = sum(n for _, n in recent) / span if span > 0 else 0.0
+            engine.publish_status(rate)
+            last_status = now
+        engine.publisher.flush()
+        due = min((slot.next_due for slot in engine.feeds.values()), default=now + 1)
+        time.sleep(max(0.0, min(due - time.monotonic(), IDLE_SLEEP_S)))
+    engine.shutdown()
+
+
+def main() -> int:
+    """Entry point of ``tradesim engine``."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        engine = build_engine(Settings.from_env())
+    except TradeSimError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"engine: started, {len(engine.store.list())} stored runner(s)", flush=True)
+    run(engine, stop)
+    print("engine: stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""Writes what the engine does to Redis (docs/redis.md), batched in one pipeline per tick."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+import redis
+
+from engine.bars import Bar
+from engine.live.keys import (
+    CLOSED_POSITIONS,
+    DECISION_LOG_SIZE,
+    EVENT_STREAM_MAXLEN,
+    RECENT_BARS,
+    Keys,
+)
+from engine.live.runner import BarOutcome, LiveRunner
+from engine.trades import Trade
+
+SNAPSHOT_EVERY_S = 0.25
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def bar_json(bar: Bar) -> str:
+    """A bar as stored in a runner's recent-bars list."""
+    return _dumps(
+        {
+            "time": bar.timestamp,
+            "open": bar.open,
+            "high": bar.high,
+            "low": bar.low,
+            "close": bar.close,
+            "volume": bar.volume,
+        }
+    )
+
+
+def trade_json(trade: Trade) -> dict[str, Any]:
+    """A closed trade as stored in the positions list and events."""
+    d = trade.to_dict()
+    d.pop("run_id", None)
+    return d
+
+
+class Publisher:
+    """Accumulates writes for one tick in a pipeline; :meth:`flush` sends them."""
+
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self.redis = client
+        self.keys = keys
+        self.pipe = client.pipeline(transaction=False)
+        self._last_snapshot: dict[str, float] = {}
+        self.pending_ops = 0
+
+    def event(self, event_type: str, runner_id: str | None, data: dict[str, Any]) -> None:
+        """Append an event to the capped stream."""
+        self.pipe.xadd(
+            self.keys.events,
+            {"type": event_type, "runner_id": runner_id or "", "data": _dumps(data)},
+            maxlen=EVENT_STREAM_MAXLEN,
+            approximate=True,
+        )
+        self.pending_ops += 1
+
+    def bar(self, runner_id: str, bar: Bar) -> None:
+        """Add a bar to the runner's recent bars."""
+        key = self.keys.bars(runner_id)
+        self.pipe.lpush(key, bar_json(bar))
+        self.pipe.ltrim(key, 0, RECENT_BARS - 1)
+        self.pending_ops += 2
+
+    def outcome(self, runner: LiveRunner, outcome: BarOutcome) -> bool:
+        """Decision, transitions, trades and errors of one bar; True if the state changed."""
+        rid = runner.runner_id
+        if outcome.decision is not None:
+            key = self.keys.decisions(rid)
+            self.pipe.lpush(key, _dumps(outcome.decision))
+            self.pipe.ltrim(key, 0, DECISION_LOG_SIZE - 1)
+            self.pending_ops += 2
+            result = str(outcome.decision.get("result", ""))
+            if result.startswith(("stop_loss=", "take_profit=")):
+                self.event("PositionUpdated", rid, {"change": result})
+        for t in outcome.transitions:
+            self.event("StateTransition", rid, t.to_dict())
+            if t.trigger == "enter":
+                self.event(
+                    "PositionOpened", rid, {"bar": t.bar, "time": t.time, "reason": t.reason}
+                )
+        for trade in outcome.trades:
+            data = trade_json(trade)
+            key = self.keys.positions(rid)
+            self.pipe.lpush(key, _dumps(data))
+            self.pipe.ltrim(key, 0, CLOSED_POSITIONS - 1)
+            self.pending_ops += 2
+            self.event("PositionClosed", rid, data)
+        if outcome.actions:
+            self.event(
+                "ActionExecuted",
+                rid,
+                {"count": outcome.actions, "result": (outcome.decision or {}).get("result")},
+            )
+        if outcome.error is not None:
+            self.event("Error", rid, outcome.error.to_dict())
+        return bool(outcome.transitions or outcome.trades or outcome.error)
+
+    def snapshot(self, runner: LiveRunner, *, force: bool = False) -> None:
+        """Refresh the runner's snapshot, at most every SNAPSHOT_EVERY_S unless forced."""
+        now = time.monotonic()
+        rid = runner.runner_id
+        if not force and now - self._last_snapshot.get(rid, 0.0) < SNAPSHOT_EVERY_S:
+            return
+        self._last_snapshot[rid] = now
+        self.pipe.set(self.keys.snapshot(rid), _dumps(runner.snapshot()))
+        self.pipe.sadd(self.keys.runner_ids, rid)
+        self.pending_ops += 2
+
+    def remove(self, runner_id: str) -> None:
+        """Delete every key of a runner."""
+        self.pipe.delete(*self.keys.runner_keys(runner_id))
+        self.pipe.srem(self.keys.runner_ids, runner_id)
+        self._last_snapshot.pop(runner_id, None)
+        self.pending_ops += 2
+
+    def heartbeat(self, started_at: float, runners: int, bars_per_s: float, ttl_s: int) -> None:
+        """Refresh the engine heartbeat (expires after ``ttl_s``)."""
+        now = time.time()
+        beat = {
+            "pid": os.getpid(),
+            "started_at": int(started_at * 1000),
+            "time": int(now * 1000),
+            "uptime_s": round(now - started_at, 1),
+            "runners": runners,
+            "bars_per_s": round(bars_per_s, 1),
+        }
+        self.pipe.set(self.keys.heartbeat, _dumps(beat), ex=ttl_s)
+        self.pending_ops += 1
+
+    def summary(self, runners: list[LiveRunner]) -> None:
+        """Counts by status, active symbols and total P&L."""
+        counts = {status: 0 for status in ("running", "paused", "stopped", "error")}
+        realized = unrealized = 0.0
+        for r in runners:
+            counts[r.status.value] += 1
+            snap_pnl = r.realized
+            realized += snap_pnl
+            unrealized += _unrealized(r)
+        summary = {
+            "total": len(runners),
+            **counts,
+            "symbols": sorted({r.config.symbol for r in runners}),
+            "realized_pnl": realized,
+            "unrealized_pnl": unrealized,
+            "total_pnl": realized + unrealized,
+            "time": int(time.time() * 1000),
+        }
+        self.pipe.set(self.keys.summary, _dumps(summary))
+        self.pending_ops += 1
+
+    def reply(self, reply_to: str, payload: dict[str, Any]) -> None:
+        """Answer a command (the caller BLPOPs this key)."""
+        self.pipe.lpush(reply_to, _dumps(payload))
+        self.pipe.expire(reply_to, 60)
+        self.pending_ops += 2
+
+    def flush(self) -> None:
+        """Send everything queued this tick."""
+        if self.pending_ops:
+            self.pipe.execute()
+            self.pending_ops = 0
+
+
+def _unrealized(runner: LiveRunner) -> float:
+    bar = runner.last_bar
+    pos = runner.open_position
+    if bar is None or pos is None:
+        return 0.0
+    direction = 1 if pos["side"] == "long" else -1
+    return float((bar.close - pos["entry_price"]) * pos["quantity"] * direction)

@@ -1,0 +1,1 @@
+"""Alembic environment and revisions, applied in code by ``engine.storage.db.migrate``."""

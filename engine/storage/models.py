@@ -1,0 +1,119 @@
+"""Tables, as SQLAlchemy 2 declarative models.
+
+The schema itself is created by the Alembic revisions in ``migrations/versions``; these models
+must match them (a test compares the two). Change the schema with a new revision, then here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+DESIRED_STATUSES = ("running", "paused", "stopped")
+"""What a runner should be doing after a restart (``error`` is a runtime status only)."""
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    SQLite has no time zone type and returns naive values; PostgreSQL returns them in the
+    session's zone. Both come back as aware UTC datetimes. Naive values are refused on write.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert to UTC before storing; refuse naive datetimes (their zone is unknown)."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware (UTC) datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime (naive values from SQLite are stored as UTC)."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base: one MetaData with a naming convention for constraints."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Runner(Base):
+    """A live runner's configuration and its last persisted runtime state."""
+
+    __tablename__ = "runners"
+    __table_args__ = (
+        CheckConstraint(
+            f"desired_status IN ({', '.join(repr(s) for s in DESIRED_STATUSES)})",
+            name="desired_status",
+        ),
+    )
+
+    runner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(64))
+    timeframe: Mapped[str] = mapped_column(String(16))
+    strategy_path: Mapped[str] = mapped_column(String(512))
+    """Relative to the strategy dir, e.g. ``examples/ema_crossover.lua``."""
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    window_size: Mapped[int]
+    desired_status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    """Kernel snapshot (position, context), ``bars_processed``, realized P&L; None if never run."""
+
+
+class ClosedPosition(Base):
+    """One closed trade of a runner (the fields of ``runner:<id>:positions`` in Redis)."""
+
+    __tablename__ = "closed_positions"
+    __table_args__ = (Index("ix_closed_positions_runner_id_exit_time", "runner_id", "exit_time"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    runner_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("runners.runner_id", ondelete="CASCADE")
+    )
+    side: Mapped[str] = mapped_column(String(8))
+    entry_time: Mapped[int] = mapped_column(BigInteger)
+    exit_time: Mapped[int] = mapped_column(BigInteger)
+    entry_price: Mapped[float]
+    exit_price: Mapped[float]
+    quantity: Mapped[float]
+    pnl: Mapped[float]
+    pnl_pct: Mapped[float]
+    commission: Mapped[float]
+    exit_reason: Mapped[str] = mapped_column(String(32))
+    bars_held: Mapped[int]
+    mfe: Mapped[float]
+    mae: Mapped[float]

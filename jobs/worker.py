@@ -1,0 +1,28 @@
+"""``tradesim worker``: an RQ worker on the project's queues, reading Settings from the env."""
+
+from __future__ import annotations
+
+import sys
+
+import redis
+from rq import Queue, Worker
+
+from engine.settings import Settings
+
+QUEUES = ("backtests", "data", "default")
+
+
+def main() -> int:
+    """Run a worker until SIGTERM (RQ finishes the current job first)."""
+    settings = Settings.from_env()
+    if not settings.redis_url:
+        print("error: REDIS_URL is not set: use `tradesim up`", file=sys.stderr)
+        return 2
+    connection = redis.Redis.from_url(settings.redis_url)
+    queues = [Queue(name, connection=connection) for name in QUEUES]
+    Worker(queues, connection=connection).work(with_scheduler=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

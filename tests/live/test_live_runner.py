@@ -1,0 +1,109 @@
+"""Live runners: incremental indicators give the backtest's trades; errors stay contained."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import redis
+
+from engine.backtest import run_backtest
+from engine.live.client import EngineClient
+from engine.live.engine import TradingEngine
+from engine.live.keys import Keys
+from engine.live.runner import LiveRunner, RunnerConfig, RunnerStatus
+from engine.sim_config import SimConfig
+from engine.simfeed import generate_history
+from engine.storage.db import make_engine
+from engine.storage.runner_store import RunnerStore
+from engine.strategy import StrategySource
+from tests.conftest import EXAMPLES, LUA_FIXTURES, ROOT
+
+
+@pytest.mark.parametrize(
+    "name", ["ema_crossover", "rsi_mean_reversion", "range_breakout", "bollinger_bounce",
+             "macd_cross"]
+)
+def test_live_runner_with_incremental_indicators_matches_backtest(name):
+    series = generate_history("ETHUSDT", "15m", 2500, seed=11)
+    source = StrategySource.from_file(EXAMPLES / f"{name}.lua")
+    config = RunnerConfig(runner_id="r", symbol="ETHUSDT", timeframe="15m",
+                          strategy_path=f"examples/{name}.lua")
+    runner = LiveRunner(config, source)
+    live_trades = []
+    for i in range(len(series)):
+        outcome = runner.on_bar(series.bar(i))
+        live_trades += outcome.trades
+    backtest = run_backtest(source, series, config=SimConfig(decision_log_size=100))
+    closed = [t for t in backtest.trades if t.exit_reason != "end_of_data"]
+    assert len(live_trades) == len(closed) > 2
+    for live, ref in zip(live_trades, closed, strict=True):
+        assert (live.entry_bar, live.exit_bar, live.side, live.exit_reason) == (
+            ref.entry_bar, ref.exit_bar, ref.side, ref.exit_reason)
+        assert live.pnl == pytest.approx(ref.pnl, rel=1e-9, abs=1e-9)
+
+
+@pytest.fixture
+def engine(settings):
+    strategies = settings.data_dir / "strategies"
+    shutil.copytree(ROOT / "lua-strategies", strategies)
+    (strategies / "user").mkdir(exist_ok=True)
+    shutil.copy(LUA_FIXTURES / "hostile" / "infinite_loop.lua", strategies / "user" / "loop.lua")
+    from dataclasses import replace
+
+    settings = replace(settings, strategy_dir=strategies)
+    client = redis.Redis.from_url(settings.redis_url)
+    return TradingEngine(settings, client, RunnerStore(make_engine(settings)))
+
+
+def test_a_failing_strategy_stops_only_its_runner(engine):
+    engine.create({"runner_id": "good", "symbol": "BTCUSDT", "strategy_name": "ema_crossover"})
+    engine.create({"runner_id": "bad", "symbol": "BTCUSDT", "strategy_name": "loop"})
+    slot = engine.feeds[("BTCUSDT", "1m")]
+    for _ in range(5):
+        engine._broadcast(slot, slot.feed.next_bar())
+    engine.publisher.flush()
+    assert engine.runners["bad"].status is RunnerStatus.ERROR
+    assert engine.runners["good"].status is RunnerStatus.RUNNING
+    assert engine.runners["good"].instance.snapshot()["bars"] == 5
+    client = EngineClient(engine.redis, Keys(engine.settings.key_prefix))
+    bad = client.snapshot("bad")
+    assert bad["status"] == "error"
+    assert bad["error"]["line"] == 3 and "instruction budget" in bad["error"]["message"]
+    errors = client.events(count=100, event_type="Error")
+    assert [e["runner_id"] for e in errors] == ["bad"]
+    assert engine.store.get("bad").desired_status == "stopped"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        ({"symbol": "BTCUSDT", "strategy_name": "ema_crossover"}, "validation", "runner_id"),
+        ({"runner_id": "x", "symbol": "BTCUSDT"}, "validation", "strategy_name"),
+        ({"runner_id": "x y", "symbol": "BTCUSDT", "strategy_name": "ema_crossover"},
+         "validation", "letters, digits"),
+        ({"runner_id": "x", "symbol": "BTCUSDT", "strategy_name": "nope"}, "validation",
+         "unknown strategy 'nope'"),
+        ({"runner_id": "x", "symbol": "BTCUSDT", "strategy_path": "../../../etc/passwd"},
+         "validation", "outside the strategy folder"),
+        ({"runner_id": "x", "symbol": "BTCUSDT", "strategy_name": "ema_crossover",
+          "timeframe": "2m"}, "validation", "invalid timeframe"),
+        ({"runner_id": "x", "symbol": "BTCUSDT", "strategy_name": "ema_crossover",
+          "params": {"fast": 500}}, "validation", "above the maximum"),
+        ({"runner_id": "x", "symbol": "BTCUSDT", "strategy_name": "ema_crossover",
+          "window_size": 1}, "validation", "window_size"),
+    ],
+)
+def test_create_validation_messages(engine, args, code, needle):
+    reply = engine.handle({"command": "create", "args": args})
+    assert reply["ok"] is False
+    assert reply["error"]["code"] == code and needle in reply["error"]["message"]
+    assert engine.runners == {}
+
+
+def test_duplicate_and_unknown_runner(engine):
+    args = {"runner_id": "a", "symbol": "ETHUSDT", "strategy_name": "macd_cross"}
+    assert engine.handle({"command": "create", "args": args})["ok"]
+    assert engine.handle({"command": "create", "args": args})["error"]["code"] == "conflict"
+    reply = engine.handle({"command": "pause", "args": {"runner_id": "zzz"}})
+    assert reply["error"]["code"] == "not_found"
