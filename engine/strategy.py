@@ -190,10 +190,10 @@ class StrategyInstance:
                 if value == value:  # NaN stays a hole (nil)
                     table[index] = value
 
-    def last_decision(self) -> dict[str, Any] | None:
-        """The newest decision-log entry as plain data (needs ``decision_log_size > 0``)."""
-        entry = self.sandbox.call("last_decision")
-        return None if entry is None else _to_python(entry)
+    def decisions_after(self, bar: int) -> list[dict[str, Any]]:
+        """Decision-log entries for bars after ``bar``, oldest first, as plain data."""
+        entries = _to_python(self.sandbox.call("decisions_after", bar))
+        return entries if isinstance(entries, list) else []
 
     def restore(self, saved: Mapping[str, Any]) -> None:
         """Put back a snapshot's state, position, context, realized P&L and bar count."""

@@ -71,8 +71,11 @@ class EngineClient:
         return self._list(self.keys.decisions(runner_id), count)
 
     def bars(self, runner_id: str, count: int = 500) -> list[dict[str, Any]]:
-        """The runner's recent bars, oldest first (ready to plot)."""
-        return self._list(self.keys.bars(runner_id), count)[::-1]
+        """The runner's recent bars (its feed's), oldest first (ready to plot)."""
+        snap = self.snapshot(runner_id)
+        if snap is None:
+            return []
+        return self._list(self.keys.bars(snap["symbol"], snap["timeframe"]), count)[::-1]
 
     def positions(self, runner_id: str, count: int = 100) -> list[dict[str, Any]]:
         """The runner's closed positions, newest first."""
@@ -129,8 +132,11 @@ class EngineClient:
         command_id = uuid.uuid4().hex
         reply_key = self.keys.reply(command_id)
         message = {"id": command_id, "command": name, "args": args, "reply_to": reply_key}
-        self.redis.lpush(self.keys.commands, json.dumps(message))
-        popped = self.redis.blpop([reply_key], timeout=self.timeout_s)
+        try:
+            self.redis.lpush(self.keys.commands, json.dumps(message))
+            popped = self.redis.blpop([reply_key], timeout=self.timeout_s)
+        except redis.RedisError as exc:
+            raise EngineUnavailable(f"engine not responding: Redis error ({exc})") from None
         if popped is None:
             raise EngineUnavailable(
                 f"engine not responding: no reply to '{name}' within {self.timeout_s:g} s"

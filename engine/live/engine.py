@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from engine.symbols import get_symbol
 
 FeedFactory = Callable[[str, str], Feed]
 SAVE_EVERY_S = 10.0
+FLUSH_EVERY_S = 0.005
 
 
 @dataclass
@@ -69,6 +71,11 @@ class TradingEngine:
         self.started_at = time.time()
         self.bars_total = 0
         self._last_save = time.monotonic()
+        self._save_cursor = -1
+        #: Production times of bars whose snapshot is queued in this tick's pipeline, and the
+        #: bar -> snapshot-written latencies (s) measured after each flush.
+        self._queued_bars: list[float] = []
+        self.latencies: deque[float] = deque(maxlen=20_000)
 
     # -- runners --------------------------------------------------------------------------
     def restore(self) -> None:
@@ -181,28 +188,44 @@ class TradingEngine:
     def tick(self, now: float) -> int:
         """Advance every feed that is due; returns the runner-bars processed."""
         processed = 0
+        batch_started = time.perf_counter()
         for slot in list(self.feeds.values()):
             while slot.next_due <= now:
                 slot.next_due += slot.interval_s
                 bar = slot.feed.next_bar()
                 if bar is None:
                     break
-                processed += self._broadcast(slot, bar)
+                processed += self._broadcast(slot, bar, time.perf_counter())
             if slot.next_due < now - 1.0:  # fell behind by more than a second: skip ahead
                 slot.next_due = now + slot.interval_s
+            if time.perf_counter() - batch_started >= FLUSH_EVERY_S:
+                self.flush()  # keep bar -> snapshot latency low in long ticks
+                batch_started = time.perf_counter()
         self.bars_total += processed
-        if time.monotonic() - self._last_save >= SAVE_EVERY_S:
-            for runner in self.runners.values():
-                self._save(runner)
-            self._last_save = time.monotonic()
+        self._save_some()
         return processed
 
-    def _broadcast(self, slot: FeedSlot, bar: Any) -> int:
+    def _save_some(self) -> None:
+        """Save runners' state round-robin so each is saved about every SAVE_EVERY_S without
+        one long pause."""
+        if not self.runners:
+            return
+        elapsed = time.monotonic() - self._last_save
+        due = int(len(self.runners) * elapsed / SAVE_EVERY_S)
+        if due < 1:
+            return
+        self._last_save = time.monotonic()
+        ids = sorted(self.runners)
+        for _ in range(min(due, len(ids))):
+            self._save_cursor = (self._save_cursor + 1) % len(ids)
+            self._save(self.runners[ids[self._save_cursor]])
+
+    def _broadcast(self, slot: FeedSlot, bar: Any, produced: float | None = None) -> int:
         processed = 0
+        self.publisher.bar(bar)
         for runner_id in sorted(slot.subscribers):
             runner = self.runners[runner_id]
             outcome = runner.on_bar(bar)
-            self.publisher.bar(runner_id, bar)
             if outcome is None:
                 continue
             processed += 1
@@ -214,13 +237,34 @@ class TradingEngine:
                     self.store.set_status(runner_id, _desired(runner))
                     self.publisher.event("RunnerStopped", runner_id, {"reason": "error"})
                 self._save(runner)
-            self.publisher.snapshot(runner, force=changed)
+            if self.publisher.snapshot(runner, force=changed) and produced is not None:
+                self._queued_bars.append(produced)
         return processed
+
+    def flush(self) -> None:
+        """Send this tick's Redis writes and record the bar -> snapshot latencies."""
+        self.publisher.flush()
+        if self._queued_bars:
+            done = time.perf_counter()
+            self.latencies.extend(done - t for t in self._queued_bars)
+            self._queued_bars.clear()
+
+    def latency_ms(self) -> dict[str, float]:
+        """p50/p99 of recent bar -> snapshot latencies in ms (0 when none yet)."""
+        if not self.latencies:
+            return {"p50": 0.0, "p99": 0.0}
+        ordered = sorted(self.latencies)
+        pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+        return {"p50": round(pick(0.5) * 1000, 2), "p99": round(pick(0.99) * 1000, 2)}
 
     def publish_status(self, bars_per_s: float) -> None:
         """Heartbeat and summary (call about once a second)."""
         self.publisher.heartbeat(
-            self.started_at, len(self.runners), bars_per_s, self.settings.heartbeat_ttl_s
+            self.started_at,
+            len(self.runners),
+            bars_per_s,
+            self.settings.heartbeat_ttl_s,
+            latency_ms=self.latency_ms(),
         )
         self.publisher.summary(list(self.runners.values()))
         for runner in self.runners.values():

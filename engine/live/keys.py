@@ -73,9 +73,9 @@ class Keys:
         """LIST of JSON decisions, newest first, capped at DECISION_LOG_SIZE."""
         return f"{self.prefix}runner:{runner_id}:decisions"
 
-    def bars(self, runner_id: str) -> str:
-        """LIST of JSON bars, newest first, capped at RECENT_BARS."""
-        return f"{self.prefix}runner:{runner_id}:bars"
+    def bars(self, symbol: str, timeframe: str) -> str:
+        """LIST of JSON bars of one feed (shared by its runners), newest first, ~RECENT_BARS."""
+        return f"{self.prefix}feed:{symbol}:{timeframe}:bars"
 
     def positions(self, runner_id: str) -> str:
         """LIST of JSON closed positions, newest first, capped at CLOSED_POSITIONS."""
@@ -86,6 +86,5 @@ class Keys:
         return [
             self.snapshot(runner_id),
             self.decisions(runner_id),
-            self.bars(runner_id),
             self.positions(runner_id),
         ]

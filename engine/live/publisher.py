@@ -21,6 +21,7 @@ from engine.live.runner import BarOutcome, LiveRunner
 from engine.trades import Trade
 
 SNAPSHOT_EVERY_S = 0.25
+TRIM_EVERY = 50
 
 
 def _dumps(value: Any) -> str:
@@ -56,6 +57,7 @@ class Publisher:
         self.keys = keys
         self.pipe = client.pipeline(transaction=False)
         self._last_snapshot: dict[str, float] = {}
+        self._bars_pushed: dict[str, int] = {}
         self.pending_ops = 0
 
     def event(self, event_type: str, runner_id: str | None, data: dict[str, Any]) -> None:
@@ -68,21 +70,21 @@ class Publisher:
         )
         self.pending_ops += 1
 
-    def bar(self, runner_id: str, bar: Bar) -> None:
-        """Add a bar to the runner's recent bars."""
-        key = self.keys.bars(runner_id)
+    def bar(self, bar: Bar) -> None:
+        """Add a bar to its feed's recent bars (trimmed every TRIM_EVERY bars)."""
+        key = self.keys.bars(bar.symbol, bar.timeframe)
         self.pipe.lpush(key, bar_json(bar))
-        self.pipe.ltrim(key, 0, RECENT_BARS - 1)
-        self.pending_ops += 2
+        self.pending_ops += 1
+        count = self._bars_pushed.get(key, 0) + 1
+        self._bars_pushed[key] = count
+        if count % TRIM_EVERY == 0:
+            self.pipe.ltrim(key, 0, RECENT_BARS - 1)
+            self.pending_ops += 1
 
     def outcome(self, runner: LiveRunner, outcome: BarOutcome) -> bool:
         """Decision, transitions, trades and errors of one bar; True if the state changed."""
         rid = runner.runner_id
         if outcome.decision is not None:
-            key = self.keys.decisions(rid)
-            self.pipe.lpush(key, _dumps(outcome.decision))
-            self.pipe.ltrim(key, 0, DECISION_LOG_SIZE - 1)
-            self.pending_ops += 2
             result = str(outcome.decision.get("result", ""))
             if result.startswith(("stop_loss=", "take_profit=")):
                 self.event("PositionUpdated", rid, {"change": result})
@@ -109,16 +111,24 @@ class Publisher:
             self.event("Error", rid, outcome.error.to_dict())
         return bool(outcome.transitions or outcome.trades or outcome.error)
 
-    def snapshot(self, runner: LiveRunner, *, force: bool = False) -> None:
-        """Refresh the runner's snapshot, at most every SNAPSHOT_EVERY_S unless forced."""
+    def snapshot(self, runner: LiveRunner, *, force: bool = False) -> bool:
+        """Refresh the runner's snapshot, at most every SNAPSHOT_EVERY_S unless forced;
+        True when one was queued."""
         now = time.monotonic()
         rid = runner.runner_id
         if not force and now - self._last_snapshot.get(rid, 0.0) < SNAPSHOT_EVERY_S:
-            return
+            return False
         self._last_snapshot[rid] = now
+        decisions = runner.new_decisions()
+        if decisions:  # oldest first: LPUSH leaves the newest at the head
+            key = self.keys.decisions(rid)
+            self.pipe.lpush(key, *(_dumps(d) for d in decisions))
+            self.pipe.ltrim(key, 0, DECISION_LOG_SIZE - 1)
+            self.pending_ops += 2
         self.pipe.set(self.keys.snapshot(rid), _dumps(runner.snapshot()))
         self.pipe.sadd(self.keys.runner_ids, rid)
         self.pending_ops += 2
+        return True
 
     def remove(self, runner_id: str) -> None:
         """Delete every key of a runner."""
@@ -127,7 +137,15 @@ class Publisher:
         self._last_snapshot.pop(runner_id, None)
         self.pending_ops += 2
 
-    def heartbeat(self, started_at: float, runners: int, bars_per_s: float, ttl_s: int) -> None:
+    def heartbeat(
+        self,
+        started_at: float,
+        runners: int,
+        bars_per_s: float,
+        ttl_s: int,
+        *,
+        latency_ms: dict[str, float] | None = None,
+    ) -> None:
         """Refresh the engine heartbeat (expires after ``ttl_s``)."""
         now = time.time()
         beat = {
@@ -137,6 +155,7 @@ class Publisher:
             "uptime_s": round(now - started_at, 1),
             "runners": runners,
             "bars_per_s": round(bars_per_s, 1),
+            "latency_ms": latency_ms or {"p50": 0.0, "p99": 0.0},
         }
         self.pipe.set(self.keys.heartbeat, _dumps(beat), ex=ttl_s)
         self.pending_ops += 1

@@ -88,7 +88,8 @@ class TickStats:
 
 @dataclass
 class BarOutcome:
-    """What one bar changed, for the publisher: new trades, transitions, decision, actions."""
+    """What one bar changed, for the publisher: new trades, transitions, actions and (when an
+    action ran) this bar's decision."""
 
     trades: list[Trade] = field(default_factory=list)
     transitions: list[Any] = field(default_factory=list)
@@ -127,6 +128,7 @@ class LiveRunner:
         self.stats = TickStats()
         self.last_bar: Bar | None = None
         self.trades_seen = self.transitions_seen = self.actions_seen = 0
+        self.decisions_seen = 0  # bar index of the newest decision already published
         self.wins = 0
         self.realized = 0.0
         #: The open position (kernel snapshot form), refreshed whenever a transition happens.
@@ -170,9 +172,18 @@ class LiveRunner:
             self.open_position = self.kernel_state().get("position")
         outcome.actions = actions - self.actions_seen
         self.actions_seen = actions
-        outcome.decision = self.instance.last_decision()
+        if outcome.actions:
+            latest = self.instance.decisions_after(index - 1)
+            outcome.decision = latest[-1] if latest else None
         self.stats.add(time.perf_counter() - started)
         return outcome
+
+    def new_decisions(self) -> list[dict[str, Any]]:
+        """Decisions not yet published, oldest first (fetched in one call per snapshot)."""
+        fresh = self.instance.decisions_after(self.decisions_seen)
+        if fresh:
+            self.decisions_seen = int(fresh[-1]["bar"])
+        return fresh
 
     def fail(self, error: StrategyError) -> None:
         """Stop this runner with an error (others keep running)."""

@@ -625,10 +625,14 @@ function K.step(i, row)
   return protected(run_rows, row, 1, 1, i - 1), n_trades, n_transitions, n_actions
 end
 
--- The newest decision-log entry (or nil).
-function K.last_decision()
-  if decision_cap == 0 or decision_head == 0 then return nil end
-  return decisions[decision_head]
+-- Decision-log entries for bars after `after_bar`, oldest first (at most the log size).
+function K.decisions_after(after_bar)
+  local out = {}
+  for n = decision_cap, 1, -1 do
+    local d = decisions[(decision_head - n) % decision_cap + 1]
+    if d ~= nil and d.bar > after_bar then out[#out + 1] = d end
+  end
+  return out
 end
 
 -- Restore a saved runner state (a snapshot's state, position, context, realized P&L).

@@ -1,0 +1,103 @@
+"""Engine load: N runners on the simulated feed at a fast pace, in a real engine process.
+
+Reports sustained runner-bars/s, p50/p99 bar -> snapshot latency (measured by the engine: from a
+bar being produced to the Redis flush that wrote a snapshot containing it; snapshots are also
+throttled to >= 4 per second per runner), and the engine's CPU and memory.
+Run: ``python -m benchmarks.bench_engine_load --runners 200 --rate 50 --seconds 20``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import redis
+
+from engine.live.client import EngineClient
+from engine.live.keys import Keys
+from engine.redis_server import EmbeddedRedis
+from engine.settings import Settings
+from engine.symbols import SYMBOLS
+
+STRATEGIES = (
+    "ema_crossover",
+    "rsi_mean_reversion",
+    "macd_cross",
+    "bollinger_bounce",
+    "range_breakout",
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runners", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=50.0, help="bars per second per feed")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp) / "redis") as server:
+        settings = Settings(
+            data_dir=Path(tmp),
+            redis_url=server.url,
+            database_url=f"sqlite:///{tmp}/bench.db",
+            feed_interval_s=1.0 / args.rate,
+        )
+        from engine.launcher import child_env
+
+        env = child_env(settings, server.url)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.live.main"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = EngineClient(redis.Redis.from_url(server.url), Keys(), timeout_s=30)
+        while not client.is_online():
+            time.sleep(0.1)
+        t0 = time.perf_counter()
+        for i in range(args.runners):
+            spec = SYMBOLS[i % len(SYMBOLS)]
+            client.command(
+                "create",
+                runner_id=f"r{i:03d}",
+                symbol=spec.symbol,
+                strategy_name=STRATEGIES[i % len(STRATEGIES)],
+                timeframe="1m" if (i // len(SYMBOLS)) % 2 == 0 else "5m",
+            )
+        print(
+            f"machine: {os.cpu_count()} cores; created {args.runners} runners in "
+            f"{time.perf_counter() - t0:.1f}s; feeds at {args.rate:g} bars/s"
+        )
+        engine = psutil.Process(proc.pid)
+        time.sleep(3)  # settle
+        start_bars = sum(s["stats"]["bars_processed"] for s in client.snapshots())
+        cpu0, t_start = engine.cpu_times(), time.perf_counter()
+        time.sleep(args.seconds)
+        elapsed = time.perf_counter() - t_start
+        cpu1 = engine.cpu_times()
+        end_bars = sum(s["stats"]["bars_processed"] for s in client.snapshots())
+        beat = client.heartbeat() or {}
+        cpu = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / elapsed * 100
+        rss = engine.memory_info().rss / 2**20
+        rate = (end_bars - start_bars) / elapsed
+        target = args.runners * args.rate
+        print(
+            f"sustained: {rate:,.0f} runner-bars/s (target {target:,.0f}); "
+            f"engine says {beat.get('bars_per_s', 0):,.0f}/s"
+        )
+        print(
+            f"bar->snapshot latency: p50 {beat['latency_ms']['p50']} ms, "
+            f"p99 {beat['latency_ms']['p99']} ms"
+        )
+        print(f"engine CPU {cpu:.0f}% of one core, RSS {rss:.0f} MiB")
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
