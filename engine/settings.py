@@ -20,7 +20,9 @@ class Settings:
     (default: an embedded server started by ``tradesim up``), ``DATABASE_URL`` (default: SQLite
     file in the data dir), ``TRADESIM_HOST``/``TRADESIM_PORT`` (web, default 127.0.0.1:8050),
     ``TRADESIM_STRATEGY_DIR`` (default ``lua-strategies``), ``TRADESIM_KEY_PREFIX``
-    (``tradesim:``), ``TRADESIM_FEED_INTERVAL`` (seconds between simulated bars, default 1).
+    (``tradesim:``), ``TRADESIM_FEED_INTERVAL`` (seconds between simulated bars, default 1),
+    ``TRADESIM_FEED`` (``simulated`` or ``exchange``: crypto symbols from ``TRADESIM_EXCHANGE``,
+    default ``binanceus``, through ccxt; others stay simulated).
     """
 
     data_dir: Path
@@ -31,6 +33,8 @@ class Settings:
     strategy_dir: Path = PROJECT_ROOT / "lua-strategies"
     key_prefix: str = "tradesim:"
     feed_interval_s: float = 1.0
+    feed_source: str = "simulated"
+    exchange_id: str = "binanceus"
     heartbeat_ttl_s: int = 5
     command_timeout_s: float = 5.0
 
@@ -61,6 +65,8 @@ class Settings:
             ).expanduser(),
             key_prefix=env.get("TRADESIM_KEY_PREFIX", "tradesim:"),
             feed_interval_s=_float(env, "TRADESIM_FEED_INTERVAL", 1.0, 0.001, 3600.0),
+            feed_source=_choice(env, "TRADESIM_FEED", "simulated", ("simulated", "exchange")),
+            exchange_id=env.get("TRADESIM_EXCHANGE", "binanceus"),
         )
 
 
@@ -87,4 +93,11 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float, high: 
         raise ConfigError(f"{name}={raw!r}: expected a number") from None
     if not low <= value <= high:
         raise ConfigError(f"{name}={value}: expected {low}..{high}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name) or default
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r}: expected one of {', '.join(allowed)}")
     return value

@@ -19,7 +19,7 @@ from typing import Any
 import redis
 
 from engine.errors import CommandError, ConfigError, StrategyError, TradeSimError
-from engine.live.feeds import Feed, SimulatedLiveFeed
+from engine.live.feeds import ExchangeFeed, Feed, SimulatedLiveFeed
 from engine.live.keys import Keys
 from engine.live.publisher import Publisher, trade_json
 from engine.live.runner import LiveRunner, RunnerConfig, RunnerStatus
@@ -47,6 +47,23 @@ class FeedSlot:
 def simulated_feeds(symbol: str, timeframe: str) -> Feed:
     """The default feed: the simulated market, seeded per symbol and timeframe."""
     return SimulatedLiveFeed(symbol, timeframe, seed=zlib.crc32(f"{symbol}/{timeframe}".encode()))
+
+
+def feed_factory_for(settings: Settings) -> FeedFactory:
+    """Simulated feeds, or (``feed_source == "exchange"``) ccxt candles for crypto symbols."""
+    if settings.feed_source != "exchange":
+        return simulated_feeds
+    import ccxt
+
+    client = getattr(ccxt, settings.exchange_id)({"enableRateLimit": True})
+
+    def factory(symbol: str, timeframe: str) -> Feed:
+        spec = get_symbol(symbol)
+        if spec.asset_class != "crypto":
+            return simulated_feeds(symbol, timeframe)
+        return ExchangeFeed(client, spec.display, timeframe)
+
+    return factory
 
 
 class TradingEngine:

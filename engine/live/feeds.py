@@ -16,6 +16,7 @@ from engine.simfeed import SimulatedFeed
 from engine.timeframes import parse_timeframe
 
 WARMUP_BARS = 300
+ERROR_BACKOFF_S = 30.0
 
 
 class Feed(Protocol):
@@ -103,11 +104,20 @@ class ExchangeFeed:
         self._clock = clock
         self._last_ms: int | None = None
         self._pending: list[Bar] = []
+        self.poll_s = min(10.0, self._tf_ms / 6000)
+        self._next_poll = 0.0
+        self.last_error: str | None = None
 
     def _fetch(self, since: int | None, limit: int) -> list[Bar]:
-        rows: Sequence[Sequence[float]] = self.client.fetch_ohlcv(
-            self.symbol, self.timeframe, since=since, limit=limit
-        )
+        try:
+            rows: Sequence[Sequence[float]] = self.client.fetch_ohlcv(
+                self.symbol, self.timeframe, since=since, limit=limit
+            )
+        except Exception as exc:  # network/exchange failure: no bars now, retry later
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            self._next_poll = self._clock() + ERROR_BACKOFF_S
+            return []
+        self.last_error = None
         now_ms = int(self._clock() * 1000)
         bars = []
         for row in rows:
@@ -147,8 +157,10 @@ class ExchangeFeed:
         return out[-self._warmup :]
 
     def next_bar(self) -> Bar | None:
-        """The next closed candle after the last one emitted, if the exchange has it."""
-        if not self._pending:
+        """The next closed candle after the last one emitted, if the exchange has it (polls at
+        most every ``poll_s`` seconds, and backs off after an error)."""
+        if not self._pending and self._clock() >= self._next_poll:
+            self._next_poll = self._clock() + self.poll_s
             since = None if self._last_ms is None else self._last_ms + self._tf_ms
             self._pending = self._fetch(since, 1000)
         return self._pending.pop(0) if self._pending else None

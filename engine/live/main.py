@@ -18,7 +18,7 @@ from types import FrameType
 import redis
 
 from engine.errors import ConfigError, TradeSimError
-from engine.live.engine import TradingEngine
+from engine.live.engine import TradingEngine, feed_factory_for
 from engine.settings import Settings
 from engine.storage.db import make_engine
 from engine.storage.runner_store import RunnerStore
@@ -35,7 +35,12 @@ def build_engine(settings: Settings) -> TradingEngine:
         client.ping()
     except redis.RedisError as exc:
         raise ConfigError(f"cannot reach Redis at {settings.redis_url}: {exc}") from None
-    return TradingEngine(settings, client, RunnerStore(make_engine(settings)))
+    return TradingEngine(
+        settings,
+        client,
+        RunnerStore(make_engine(settings)),
+        feed_factory=feed_factory_for(settings),
+    )
 
 
 def run(engine: TradingEngine, stop: threading.Event) -> None:

@@ -34,8 +34,10 @@ class EngineProcess:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "engine.live.main"], env=self.env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [sys.executable, "-m", "engine.live.main"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     def kill(self, sig: int = signal.SIGKILL) -> int:
@@ -71,15 +73,32 @@ def bars(api, runner_id: str) -> int:
 
 def test_engine_lifecycle_through_the_api(api, engine_process, settings):
     wait_for(lambda: api.get("/api/engine/health").status_code == 200, what="engine heartbeat")
-    created = api.post("/api/runners", json={
-        "runner_id": "eth-rsi", "symbol": "ETHUSDT", "strategy_name": "rsi_mean_reversion",
-        "timeframe": "5m", "params": {"period": 10},
-    })
+    created = api.post(
+        "/api/runners",
+        json={
+            "runner_id": "eth-rsi",
+            "symbol": "ETHUSDT",
+            "strategy_name": "rsi_mean_reversion",
+            "timeframe": "5m",
+            "params": {"period": 10},
+        },
+    )
     assert created.status_code == 201, created.get_json()
-    api.post("/api/runners", json={"runner_id": "btc-ema", "symbol": "BTCUSDT",
-                                   "strategy_path": "examples/ema_crossover.lua"})
-    assert api.post("/api/runners", json={"runner_id": "btc-ema", "symbol": "BTCUSDT",
-                                          "strategy_name": "ema_crossover"}).status_code == 409
+    api.post(
+        "/api/runners",
+        json={
+            "runner_id": "btc-ema",
+            "symbol": "BTCUSDT",
+            "strategy_path": "examples/ema_crossover.lua",
+        },
+    )
+    assert (
+        api.post(
+            "/api/runners",
+            json={"runner_id": "btc-ema", "symbol": "BTCUSDT", "strategy_name": "ema_crossover"},
+        ).status_code
+        == 409
+    )
     listed = data(api.get("/api/runners"))
     assert [r["runner_id"] for r in listed] == ["btc-ema", "eth-rsi"]
     assert data(api.get("/api/runners?symbol=ETHUSDT"))[0]["params"]["period"] == 10
@@ -102,8 +121,11 @@ def test_engine_lifecycle_through_the_api(api, engine_process, settings):
     assert api.get("/api/runners/btc-ema").status_code == 404
 
     engine_process.kill(signal.SIGKILL)
-    wait_for(lambda: api.get("/api/engine/health").status_code == 503, timeout=10,
-             what="heartbeat expiry")
+    wait_for(
+        lambda: api.get("/api/engine/health").status_code == 503,
+        timeout=10,
+        what="heartbeat expiry",
+    )
     refused = api.post("/api/runners/eth-rsi/pause")
     assert refused.status_code == 503
     assert refused.get_json()["error"]["code"] == "engine_unavailable"
@@ -117,7 +139,12 @@ def test_engine_lifecycle_through_the_api(api, engine_process, settings):
     assert [e["runner_id"] for e in restored] == ["eth-rsi"]
     after = data(api.get("/api/runners/eth-rsi"))
     assert after["status"] == "running" and after["params"] == {
-        "period": 10, "oversold": 30, "overbought": 70, "stop_atr": 2, "target_atr": 3}
+        "period": 10,
+        "oversold": 30,
+        "overbought": 70,
+        "stop_atr": 2,
+        "target_atr": 3,
+    }
     assert engine_process.kill(signal.SIGTERM) == 0
 
 
@@ -133,8 +160,10 @@ def test_api_validation_and_reads_without_engine(api):
     assert api.get("/api/runners/nope/history?count=abc").status_code == 404
     assert api.get("/api/events?type=Bogus").status_code == 400
     assert api.get("/api/events?after=xyz").status_code == 400
-    offline = api.post("/api/runners", json={"runner_id": "a", "symbol": "BTCUSDT",
-                                             "strategy_name": "ema_crossover"})
+    offline = api.post(
+        "/api/runners",
+        json={"runner_id": "a", "symbol": "BTCUSDT", "strategy_name": "ema_crossover"},
+    )
     assert offline.status_code == 503
     symbols = data(api.get("/api/symbols"))
     assert sum(len(v) for v in symbols.values()) == 18 and len(symbols) == 4

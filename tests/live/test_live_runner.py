@@ -21,14 +21,15 @@ from tests.conftest import EXAMPLES, LUA_FIXTURES, ROOT
 
 
 @pytest.mark.parametrize(
-    "name", ["ema_crossover", "rsi_mean_reversion", "range_breakout", "bollinger_bounce",
-             "macd_cross"]
+    "name",
+    ["ema_crossover", "rsi_mean_reversion", "range_breakout", "bollinger_bounce", "macd_cross"],
 )
 def test_live_runner_with_incremental_indicators_matches_backtest(name):
     series = generate_history("ETHUSDT", "15m", 2500, seed=11)
     source = StrategySource.from_file(EXAMPLES / f"{name}.lua")
-    config = RunnerConfig(runner_id="r", symbol="ETHUSDT", timeframe="15m",
-                          strategy_path=f"examples/{name}.lua")
+    config = RunnerConfig(
+        runner_id="r", symbol="ETHUSDT", timeframe="15m", strategy_path=f"examples/{name}.lua"
+    )
     runner = LiveRunner(config, source)
     live_trades = []
     for i in range(len(series)):
@@ -39,7 +40,11 @@ def test_live_runner_with_incremental_indicators_matches_backtest(name):
     assert len(live_trades) == len(closed) > 2
     for live, ref in zip(live_trades, closed, strict=True):
         assert (live.entry_bar, live.exit_bar, live.side, live.exit_reason) == (
-            ref.entry_bar, ref.exit_bar, ref.side, ref.exit_reason)
+            ref.entry_bar,
+            ref.exit_bar,
+            ref.side,
+            ref.exit_reason,
+        )
         assert live.pnl == pytest.approx(ref.pnl, rel=1e-9, abs=1e-9)
 
 
@@ -80,18 +85,51 @@ def test_a_failing_strategy_stops_only_its_runner(engine):
     [
         ({"symbol": "BTCUSDT", "strategy_name": "ema_crossover"}, "validation", "runner_id"),
         ({"runner_id": "x", "symbol": "BTCUSDT"}, "validation", "strategy_name"),
-        ({"runner_id": "x y", "symbol": "BTCUSDT", "strategy_name": "ema_crossover"},
-         "validation", "letters, digits"),
-        ({"runner_id": "x", "symbol": "BTCUSDT", "strategy_name": "nope"}, "validation",
-         "unknown strategy 'nope'"),
-        ({"runner_id": "x", "symbol": "BTCUSDT", "strategy_path": "../../../etc/passwd"},
-         "validation", "outside the strategy folder"),
-        ({"runner_id": "x", "symbol": "BTCUSDT", "strategy_name": "ema_crossover",
-          "timeframe": "2m"}, "validation", "invalid timeframe"),
-        ({"runner_id": "x", "symbol": "BTCUSDT", "strategy_name": "ema_crossover",
-          "params": {"fast": 500}}, "validation", "above the maximum"),
-        ({"runner_id": "x", "symbol": "BTCUSDT", "strategy_name": "ema_crossover",
-          "window_size": 1}, "validation", "window_size"),
+        (
+            {"runner_id": "x y", "symbol": "BTCUSDT", "strategy_name": "ema_crossover"},
+            "validation",
+            "letters, digits",
+        ),
+        (
+            {"runner_id": "x", "symbol": "BTCUSDT", "strategy_name": "nope"},
+            "validation",
+            "unknown strategy 'nope'",
+        ),
+        (
+            {"runner_id": "x", "symbol": "BTCUSDT", "strategy_path": "../../../etc/passwd"},
+            "validation",
+            "outside the strategy folder",
+        ),
+        (
+            {
+                "runner_id": "x",
+                "symbol": "BTCUSDT",
+                "strategy_name": "ema_crossover",
+                "timeframe": "2m",
+            },
+            "validation",
+            "invalid timeframe",
+        ),
+        (
+            {
+                "runner_id": "x",
+                "symbol": "BTCUSDT",
+                "strategy_name": "ema_crossover",
+                "params": {"fast": 500},
+            },
+            "validation",
+            "above the maximum",
+        ),
+        (
+            {
+                "runner_id": "x",
+                "symbol": "BTCUSDT",
+                "strategy_name": "ema_crossover",
+                "window_size": 1,
+            },
+            "validation",
+            "window_size",
+        ),
     ],
 )
 def test_create_validation_messages(engine, args, code, needle):
