@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint typecheck bench run clean
+.PHONY: install test browser-deps lint typecheck bench run clean
 
 install: $(STAMP)
 
@@ -15,8 +15,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-test: install
+test: install browser-deps
 	$(BIN)/pytest
+
+# Browser tests drive Debian's headless Chromium through chromedriver.
+browser-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
 
 lint: install
 	$(BIN)/ruff check .
@@ -30,9 +35,10 @@ bench: install
 	$(BIN)/python -m benchmarks.bench_sandbox
 	$(BIN)/python -m benchmarks.bench_validator
 	$(BIN)/python -m benchmarks.bench_data
+	$(BIN)/python -m benchmarks.bench_engine_load --runners 200 --rate 50 --seconds 20
 
 run: install
-	$(BIN)/tradesim backtest lua-strategies/examples/ema_crossover.lua --symbol BTCUSDT --timeframe 1h --bars 5000
+	$(BIN)/tradesim up
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
