@@ -60,6 +60,17 @@ class Bar:
         """Midpoint of bid and ask."""
         return (self.bid + self.ask) / 2
 
+    def ohlcv(self) -> dict[str, float]:
+        """``{"time", "open", "high", "low", "close", "volume"}`` as published for charts."""
+        return {
+            "time": self.timestamp,
+            "open": self.open,
+            "high": self.high,
+            "low": self.low,
+            "close": self.close,
+            "volume": self.volume,
+        }
+
 
 @dataclass(frozen=True, kw_only=True)
 class BarSeries:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine.errors import ConfigError
 
@@ -59,40 +60,30 @@ class Settings:
             redis_url=env.get("REDIS_URL") or None,
             database_url=database_url,
             host=env.get("TRADESIM_HOST", "127.0.0.1"),
-            port=_int(env, "TRADESIM_PORT", 8050, 1, 65535),
+            port=_number(env, "TRADESIM_PORT", 8050, 1, 65535, int),
             strategy_dir=Path(
                 env.get("TRADESIM_STRATEGY_DIR") or PROJECT_ROOT / "lua-strategies"
             ).expanduser(),
             key_prefix=env.get("TRADESIM_KEY_PREFIX", "tradesim:"),
-            feed_interval_s=_float(env, "TRADESIM_FEED_INTERVAL", 1.0, 0.001, 3600.0),
+            feed_interval_s=_number(env, "TRADESIM_FEED_INTERVAL", 1.0, 0.001, 3600.0),
             feed_source=_choice(env, "TRADESIM_FEED", "simulated", ("simulated", "exchange")),
             exchange_id=env.get("TRADESIM_EXCHANGE", "binanceus"),
         )
 
 
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def _number(
+    env: Mapping[str, str], name: str, default: float, low: float, high: float, kind: type = float
+) -> Any:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
+        expected = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name}={raw!r}: expected {expected}") from None
     if not low <= value <= high:
-        raise ConfigError(f"{name}={value}: expected {low}..{high}")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected a number") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name}={value}: expected {low}..{high}")
+        raise ConfigError(f"{name}={value}: expected {low:g}..{high:g}")
     return value
 
 

@@ -29,17 +29,8 @@ def _dumps(value: Any) -> str:
 
 
 def bar_json(bar: Bar) -> str:
-    """A bar as stored in a runner's recent-bars list."""
-    return _dumps(
-        {
-            "time": bar.timestamp,
-            "open": bar.open,
-            "high": bar.high,
-            "low": bar.low,
-            "close": bar.close,
-            "volume": bar.volume,
-        }
-    )
+    """A bar as stored in a feed's recent-bars list."""
+    return _dumps(bar.ohlcv())
 
 
 def trade_json(trade: Trade) -> dict[str, Any]:

@@ -244,16 +244,7 @@ class LiveRunner:
             "position": position,
             "context": k.get("context") or {},
             "indicators": self.series.snapshot(),
-            "last_bar": None
-            if bar is None
-            else {
-                "time": bar.timestamp,
-                "open": bar.open,
-                "high": bar.high,
-                "low": bar.low,
-                "close": bar.close,
-                "volume": bar.volume,
-            },
+            "last_bar": None if bar is None else bar.ohlcv(),
             "stats": {
                 "bars_processed": int(k.get("bars", 0)),
                 "actions": self.actions_seen,
