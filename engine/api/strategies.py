@@ -1,0 +1,211 @@
+"""REST handlers for strategy files: list, read, create, update, delete and validate.
+
+The store is built per request from ``services.settings.strategy_dir`` (it is only a few
+paths). Store errors map onto HTTP: a bad name or body 400, unknown strategy 404, a taken
+name or a read-only example 409, code over 256 KiB 413.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import TYPE_CHECKING, Any
+
+from engine.api.core import ApiError, ApiRequest, ApiResponse, Handler, Route, ok
+from engine.metadata import parse_metadata
+from engine.strategy_store import (
+    StrategyExists,
+    StrategyNameError,
+    StrategyNotFound,
+    StrategyReadOnly,
+    StrategyStore,
+    StrategyTooLarge,
+    check_code,
+    check_name,
+)
+from engine.validator import Diagnostic, validate_strategy
+
+if TYPE_CHECKING:
+    from engine.services import Services
+
+_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
+    (StrategyNameError, 400, "validation"),
+    (StrategyNotFound, 404, "not_found"),
+    (StrategyExists, 409, "conflict"),
+    (StrategyReadOnly, 409, "read_only"),
+    (StrategyTooLarge, 413, "too_large"),
+)
+
+
+def _mapped(handler: Handler) -> Handler:
+    """Turn the store's errors into :class:`ApiError` with the right status."""
+
+    @functools.wraps(handler)
+    def wrapper(services: Services, request: ApiRequest) -> ApiResponse:
+        try:
+            return handler(services, request)
+        except tuple(cls for cls, _status, _code in _ERRORS) as exc:
+            status, code = next((s, c) for cls, s, c in _ERRORS if isinstance(exc, cls))
+            raise ApiError(status, code, str(exc)) from None
+
+    return wrapper
+
+
+def _store(services: Services) -> StrategyStore:
+    return StrategyStore(services.settings.strategy_dir)
+
+
+def _body(request: ApiRequest) -> dict[str, Any]:
+    """The JSON object body (empty when there is none); 400 for anything else."""
+    if request.body is None:
+        return {}
+    if not isinstance(request.body, dict):
+        raise ApiError(400, "validation", "the request body must be a JSON object")
+    return request.body
+
+
+def _report(code: str, filename: str) -> dict[str, Any]:
+    """Diagnostics with counts and the time the validation took."""
+    started = time.perf_counter()
+    diagnostics = validate_strategy(code, filename)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    return {
+        "valid": not any(d.severity == "error" for d in diagnostics),
+        "counts": _counts(diagnostics),
+        "diagnostics": [d.to_dict() for d in diagnostics],
+        "elapsed_ms": round(elapsed_ms, 3),
+    }
+
+
+def _counts(diagnostics: list[Diagnostic]) -> dict[str, int]:
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for d in diagnostics:
+        counts[d.severity] += 1
+    return counts
+
+
+def _detail(store: StrategyStore, name: str) -> dict[str, Any]:
+    """A strategy's info, code, metadata and diagnostics."""
+    info, code = store.get(name)
+    meta, _problems = parse_metadata(code)
+    diagnostics = validate_strategy(code, f"{name}.lua")
+    return {
+        **info.to_dict(),
+        "code": code,
+        "metadata": meta.to_dict(),
+        "diagnostics": [d.to_dict() for d in diagnostics],
+    }
+
+
+@_mapped
+def list_strategies(services: Services, request: ApiRequest) -> ApiResponse:
+    """All strategies (examples first). Query: ``q`` (substring of name, title, description
+    or indicator) and ``kind`` (``example`` | ``user``)."""
+    found = _store(services).list()
+    kind = request.query.get("kind")
+    if kind not in (None, "", "example", "user"):
+        raise ApiError(400, "validation", f"kind must be 'example' or 'user', not {kind!r}")
+    query = (request.query.get("q") or "").strip().lower()
+    rows = [
+        s.to_dict()
+        for s in found
+        if (not kind or s.kind == kind)
+        and (
+            not query
+            or query in " ".join((s.name, s.title, s.description, *s.indicators_used)).lower()
+        )
+    ]
+    return ok(rows)
+
+
+@_mapped
+def get_strategy(services: Services, request: ApiRequest) -> ApiResponse:
+    """One strategy with its code, parsed metadata and diagnostics."""
+    return ok(_detail(_store(services), request.path["name"]))
+
+
+@_mapped
+def list_templates(services: Services, request: ApiRequest) -> ApiResponse:
+    """Templates for "New": Empty, then the example strategies."""
+    return ok([t.to_dict() for t in _store(services).templates()])
+
+
+@_mapped
+def create_strategy(services: Services, request: ApiRequest) -> ApiResponse:
+    """Create a user strategy from ``{name, code}`` or ``{name, template}`` (201)."""
+    body = _body(request)
+    code, template = body.get("code"), body.get("template")
+    if code is not None and template is not None:
+        raise ApiError(400, "validation", "give either 'code' or 'template', not both")
+    if template is not None and not isinstance(template, str):
+        raise ApiError(400, "validation", "'template' must be a template id such as 'empty'")
+    store = _store(services)
+    if template is not None:
+        store.template(template)  # 404 with the available ids before anything is written
+    checked = None if code is None else check_code(code)
+    info = store.create(check_name(body.get("name")), code=checked, template=template)
+    return ok(_detail(store, info.name), status=201)
+
+
+@_mapped
+def update_strategy(services: Services, request: ApiRequest) -> ApiResponse:
+    """Replace a user strategy's code with ``{code}`` (invalid code is saved, with its
+    diagnostics in the answer)."""
+    body = _body(request)
+    if "code" not in body:
+        raise ApiError(400, "validation", "the body needs 'code'")
+    store = _store(services)
+    info = store.update(request.path["name"], check_code(body["code"]))
+    return ok(_detail(store, info.name))
+
+
+@_mapped
+def delete_strategy(services: Services, request: ApiRequest) -> ApiResponse:
+    """Delete a user strategy."""
+    name = request.path["name"]
+    _store(services).delete(name)
+    return ok({"deleted": name})
+
+
+@_mapped
+def validate_saved(services: Services, request: ApiRequest) -> ApiResponse:
+    """Validate the saved file, or ``{code}`` if given (checked as that strategy's file)."""
+    name = request.path["name"]
+    body = _body(request)
+    store = _store(services)
+    if "code" in body:
+        store.relative_path(name)  # 404 for an unknown name (cheap: no validation)
+        code = check_code(body["code"])
+    else:
+        _info, code = store.get(name)
+    return ok({"name": name, **_report(code, f"{name}.lua")})
+
+
+@_mapped
+def validate_code(services: Services, request: ApiRequest) -> ApiResponse:
+    """Validate ``{code}`` (optional ``filename`` for messages); nothing is saved."""
+    body = _body(request)
+    if "code" not in body:
+        raise ApiError(400, "validation", "the body needs 'code'")
+    code = check_code(body["code"])
+    filename = body.get("filename") or "strategy.lua"
+    if not isinstance(filename, str):
+        raise ApiError(400, "validation", "'filename' must be a string")
+    return ok(_report(code, filename[:100]))
+
+
+STRATEGY_ROUTES: list[Route] = [
+    Route("/api/strategies", ("GET",), list_strategies, "List strategies (examples and user)"),
+    Route("/api/strategies", ("POST",), create_strategy, "Create a strategy (code or template)"),
+    Route("/api/strategies/validate", ("POST",), validate_code, "Validate Lua code"),
+    Route("/api/strategy-templates", ("GET",), list_templates, "Templates for new strategies"),
+    Route("/api/strategies/<name>", ("GET",), get_strategy, "A strategy with code"),
+    Route("/api/strategies/<name>", ("PUT",), update_strategy, "Save a user strategy"),
+    Route("/api/strategies/<name>", ("DELETE",), delete_strategy, "Delete a user strategy"),
+    Route(
+        "/api/strategies/<name>/validate",
+        ("POST",),
+        validate_saved,
+        "Validate a saved strategy (or code given for it)",
+    ),
+]

@@ -1,0 +1,87 @@
+"""Headless Chromium for the dash[testing] fixtures (``dash_duo``), and the app under test.
+
+``dash[testing]`` pins selenium 3.141, whose HTTP client passes a sentinel timeout that
+urllib3 2 rejects; a numeric timeout fixes that. Chromium and ChromeDriver are the Debian
+packages (``/usr/bin/chromium``, ``/usr/bin/chromedriver``); the tests skip without them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.remote.remote_connection import RemoteConnection
+
+from engine.services import Services, build_services
+from engine.settings import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ROOT = Path(__file__).resolve().parents[2]
+
+RemoteConnection.set_timeout(120)
+
+CHROME_ARGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--window-size=1280,1000",
+)
+
+
+def pytest_setup_options() -> Options:
+    """Chrome options for dash_duo's webdriver."""
+    options = Options()
+    options.binary_location = str(CHROMIUM)
+    for arg in CHROME_ARGS:
+        options.add_argument(arg)
+    return options
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip browser tests on machines without Chromium/ChromeDriver."""
+    if CHROMIUM.exists() and CHROMEDRIVER.exists():
+        return
+    skip = pytest.mark.skip(reason="needs /usr/bin/chromium and /usr/bin/chromedriver")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def strategy_dir(tmp_path: Path) -> Path:
+    """A fresh copy of ``lua-strategies/`` (without user strategies)."""
+    target = tmp_path / "lua-strategies"
+    shutil.copytree(ROOT / "lua-strategies", target, ignore=shutil.ignore_patterns("user"))
+    return target
+
+
+@pytest.fixture
+def services(tmp_path: Path, redis_url: str, strategy_dir: Path) -> Services:
+    """Real Services (Redis: the session server of tests/conftest.py) over the temporary
+    strategy folder and a SQLite file."""
+    settings = Settings(
+        data_dir=tmp_path,
+        redis_url=redis_url,
+        database_url=f"sqlite:///{tmp_path}/t.db",
+        strategy_dir=strategy_dir,
+    )
+    return build_services(settings, redis_url, sqlalchemy.create_engine(settings.database_url))
+
+
+@pytest.fixture
+def app(services: Services) -> Any:
+    """The Dash app as ``python app.py`` builds it."""
+    from app import create_app
+
+    return create_app(services)
