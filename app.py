@@ -40,6 +40,7 @@ def create_app(services: Services) -> dash.Dash:
     app.server.extensions["tradesim"] = services
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     register_api(app.server, services)
+    app.server.register_error_handler(413, _too_large)
     app.layout = make_shell
     return app
 
@@ -68,6 +69,11 @@ def _view(route: Route, services: Services) -> Any:
         return _json(handle(route.handler, services, api_request))
 
     return view
+
+
+def _too_large(_exc: Exception) -> Response:
+    kib = MAX_BODY_BYTES // 1024
+    return _json(error(413, "too_large", f"request body is larger than {kib} KiB"))
 
 
 def _json(response: Any) -> Response:

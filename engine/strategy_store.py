@@ -326,7 +326,10 @@ class StrategyStore:
             path = self._folder(kind) / f"{name}.lua"
             if path.is_file() and _listed(path):
                 return path, kind
-        raise StrategyNotFound(f"strategy {name!r} not found")
+        known = sorted(p.stem for k in kinds for p in self._files(self._folder(k)))
+        raise StrategyNotFound(
+            f"strategy {name!r} not found; available: {', '.join(known) or 'none'}"
+        )
 
     def _taken(self, name: str) -> str | None:
         """Why ``name`` cannot be used for a new user strategy, or None."""

@@ -26,7 +26,7 @@ from engine.live.runner import LiveRunner, RunnerConfig, RunnerStatus
 from engine.settings import Settings
 from engine.storage.runner_store import RunnerExists, RunnerRecord, RunnerStore
 from engine.strategy import StrategySource
-from engine.strategy_paths import resolve_strategy
+from engine.strategy_store import StrategyStore
 from engine.symbols import get_symbol
 
 FeedFactory = Callable[[str, str], Feed]
@@ -116,7 +116,7 @@ class TradingEngine:
 
     def _build(self, config: RunnerConfig, created_at: float | None = None) -> LiveRunner:
         get_symbol(config.symbol)
-        path = resolve_strategy(self.settings.strategy_dir, config.strategy_path)
+        path = StrategyStore(self.settings.strategy_dir).resolve(config.strategy_path)
         runner = LiveRunner(config, StrategySource.from_file(path), created_at=created_at)
         slot = self._feed(config.symbol, config.timeframe)
         runner.warm_up(slot.feed.history())
@@ -386,8 +386,9 @@ def parse_create(args: dict[str, Any], settings: Settings) -> RunnerConfig:
     if isinstance(window, bool) or not isinstance(window, int):
         raise CommandError("validation", f"window_size must be a whole number, got {window!r}")
     symbol = get_symbol(str(args["symbol"])).symbol
-    path = resolve_strategy(settings.strategy_dir, str(strategy))
-    relative = path.relative_to(settings.strategy_dir).as_posix()
+    store = StrategyStore(settings.strategy_dir)
+    path = store.resolve(str(strategy))
+    relative = path.relative_to(store.root).as_posix()
     source = StrategySource.from_file(path)
     resolved = source.metadata.resolve_params(params)
     return RunnerConfig(

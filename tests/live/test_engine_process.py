@@ -178,3 +178,9 @@ def test_openapi_document_is_valid(api):
     spec = api.get("/api/openapi.json").get_json()
     validate(spec)
     assert {"/api/runners", "/api/runners/{runner_id}/pause", "/api/events"} <= set(spec["paths"])
+
+
+def test_oversized_body_gets_a_json_413(api):
+    response = api.post("/api/runners", data="x" * (600 * 1024), content_type="application/json")
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "too_large"

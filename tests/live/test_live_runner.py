@@ -93,12 +93,12 @@ def test_a_failing_strategy_stops_only_its_runner(engine):
         (
             {"runner_id": "x", "symbol": "BTCUSDT", "strategy_name": "nope"},
             "validation",
-            "unknown strategy 'nope'",
+            "strategy 'nope' not found; available:",
         ),
         (
             {"runner_id": "x", "symbol": "BTCUSDT", "strategy_path": "../../../etc/passwd"},
             "validation",
-            "outside the strategy folder",
+            "invalid strategy path",
         ),
         (
             {
