@@ -32,6 +32,7 @@ from components import strategy_widgets as w
 from engine.backtest import run_backtest
 from engine.errors import ConfigError, StrategyError, TradeSimError
 from engine.metadata import StrategyMetadata, parse_metadata, replace_header
+from engine.sim_config import SimConfig
 from engine.simfeed import generate_history
 from engine.strategy import StrategySource
 from engine.strategy_store import StrategyNameError, StrategyNotFound, StrategyStore
@@ -566,7 +567,8 @@ def _quick_test(request: dict[str, Any] | None, symbol: str, info: dict[str, Any
     try:
         source = StrategySource.from_code(request["code"], f"{info['name']}.lua")
         series = generate_history(symbol or "BTCUSDT", QUICK_TIMEFRAME, QUICK_BARS)
-        result = run_backtest(source, series)
+        # a tighter per-call budget bounds a quick test to a few seconds of one web thread
+        result = run_backtest(source, series, config=SimConfig(instruction_budget=100_000))
     except StrategyError as exc:
         return w.quick_test_error(str(exc), exc.line)
     except TradeSimError as exc:
