@@ -1,0 +1,102 @@
+"""Layout pieces shared by the runner pages: the detail header, panel cards, the delete
+confirmation and the not-found card. Pure builders (ids are passed in by the pages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from components.runner_format import error_text, state_badge, status_badge
+from components.shell import format_duration
+
+
+def make_runner_header(snap: Mapping[str, Any]) -> list[Any]:
+    """Status, id and FSM state; symbol, timeframe, strategy, uptime, window, params; the
+    strategy error (``file:line: message``) when there is one."""
+    status = str(snap.get("status"))
+    params = ", ".join(f"{k}={v}" for k, v in (snap.get("params") or {}).items())
+    uptime = format_duration(snap.get("uptime_s") or 0) if status in ("running", "paused") else "—"
+    facts = [
+        html.Span(snap.get("symbol"), className="fact-strong"),
+        html.Span(snap.get("timeframe")),
+        html.Span(snap.get("strategy"), title=snap.get("strategy_path")),
+        html.Span(f"up {uptime}", className="num"),
+        html.Span(f"window {snap.get('window_size')}", className="num"),
+        html.Span(params or "no params", className="muted"),
+    ]
+    error = error_text(snap.get("error"))
+    return [
+        html.Div(
+            [
+                status_badge(status, snap.get("error")),
+                html.H3(snap.get("runner_id"), className="runner-title"),
+                state_badge(snap.get("state")),
+            ],
+            className="title-line",
+        ),
+        html.Div(facts, className="detail-facts"),
+        dbc.Alert(["Strategy error: ", html.Code(error)], color="danger", className="py-2 mt-2")
+        if error
+        else None,
+    ]
+
+
+def make_panel(title: str, body_id: str, children: Any, body_class: str = "") -> dbc.Card:
+    """A titled card whose body (``body_id``) a refresh callback fills."""
+    return dbc.Card(
+        [
+            dbc.CardHeader(title, className="panel-title"),
+            dbc.CardBody(children, id=body_id, className=f"panel-body {body_class}".strip()),
+        ],
+        className="panel mb-3",
+    )
+
+
+def make_confirm_modal(
+    modal_id: str, ok_id: str, cancel_id: str, title: str, body: Any = None, body_id: str = ""
+) -> dbc.Modal:
+    """A delete confirmation that only its buttons close (no backdrop click, no Escape)."""
+    body_kw = {"id": body_id} if body_id else {}
+    return dbc.Modal(
+        [
+            dbc.ModalHeader(dbc.ModalTitle(title), close_button=False),
+            dbc.ModalBody(body, **body_kw),
+            dbc.ModalFooter(
+                [
+                    dbc.Button("Cancel", id=cancel_id, color="light", outline=True),
+                    dbc.Button("Delete", id=ok_id, color="danger"),
+                ]
+            ),
+        ],
+        id=modal_id,
+        is_open=False,
+        backdrop="static",
+        keyboard=False,
+    )
+
+
+def make_not_found(card_id: str, runner_id: str) -> html.Div:
+    """A friendly "Runner not found" card with a way back to the manager."""
+    return html.Div(
+        dbc.Card(
+            dbc.CardBody(
+                [
+                    html.H4("Runner not found", className="card-title"),
+                    html.P(
+                        [
+                            "There is no runner called ",
+                            html.Code(runner_id or "(empty)"),
+                            ". It may have been deleted, or the engine has not published it yet.",
+                        ]
+                    ),
+                    dbc.Button("Back to runners", href="/", color="primary"),
+                ]
+            ),
+        ),
+        className="coming-soon",
+        id=card_id,
+    )

@@ -1,0 +1,443 @@
+"""Runner Manager ``/``: summary cards, the runners grid with filters, per-row and bulk actions,
+and the create-runner form (``/?create=1&strategy=<path>`` opens it prefilled).
+
+Every read goes through ``services().engine`` (snapshots are one MGET) and never raises when
+the engine or Redis is down: the page says "engine offline" and keeps the last known state.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+import redis
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from components import runner_form as form
+from components.runner_format import ACTION_DONE, make_toast
+from components.runner_layout import make_confirm_modal
+from components.runner_table import (
+    BULK_DELETE,
+    BULK_START,
+    BULK_STOP,
+    F_STATE,
+    F_STATUS,
+    F_STRATEGY,
+    F_SYMBOL,
+    SEARCH,
+    filter_options,
+    filter_snapshots,
+    make_filter_bar,
+    make_runner_grid,
+    make_summary_cards,
+    runner_rows,
+    summarize,
+)
+from engine.errors import CommandError, EngineUnavailable, TradeSimError
+from engine.live.client import EngineClient
+from engine.strategy_store import StrategyStore
+from pages._services import services
+
+dash.register_page(__name__, path="/", name="Runners", title="Runners · Trading Simulator")
+
+P = "runners"
+GRID = f"{P}-grid"
+INTERVAL = f"{P}-interval"
+SUMMARY = f"{P}-summary"
+OFFLINE = f"{P}-offline"
+NEW = f"{P}-new"
+TOASTS = f"{P}-toasts"
+ACKS = f"{P}-acks"
+CONFIRM = f"{P}-confirm"
+CONFIRM_BODY = f"{P}-confirm-body"
+CONFIRM_OK = f"{P}-confirm-ok"
+CONFIRM_CANCEL = f"{P}-confirm-cancel"
+PENDING_DELETE = f"{P}-pending-delete"
+REFRESH_MS = 2_000
+FILTERS = [Input(SEARCH, "value"), Input(F_SYMBOL, "value"), Input(F_STRATEGY, "value")]
+FILTERS += [Input(F_STATE, "value"), Input(F_STATUS, "value")]
+READ_ERRORS = (redis.RedisError, OSError, ValueError)
+
+
+def refresh_view(
+    engine: EngineClient,
+    filters: tuple[Any, ...] = (None, None, None, None, None),
+    acks: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Grid rows, summary cards, filter options and the offline flag, from one snapshot read."""
+    try:
+        online = engine.heartbeat() is not None
+        snapshots = engine.snapshots()
+    except READ_ERRORS:
+        online, snapshots = False, []
+    search, symbols, strategies, states, statuses = filters
+    shown = filter_snapshots(
+        snapshots,
+        search=search,
+        symbols=symbols,
+        strategies=strategies,
+        states=states,
+        statuses=statuses,
+    )
+    symbol_opts, strategy_opts = filter_options(snapshots)
+    return {
+        "rows": runner_rows(shown, acks, offline=not online),
+        "summary": make_summary_cards(summarize(snapshots)),
+        "offline": not online,
+        "symbols": symbol_opts,
+        "strategies": strategy_opts,
+    }
+
+
+def send(name: str, **args: Any) -> tuple[Any, str | None, CommandError | None]:
+    """Run an engine command: ``(data, None, None)``, or ``(None, message, CommandError?)``."""
+    try:
+        return services().engine.command(name, **args), None, None
+    except CommandError as exc:
+        return None, exc.message, exc
+    except EngineUnavailable as exc:
+        return None, str(exc), None
+    except READ_ERRORS as exc:
+        return None, f"Redis unavailable: {exc}", None
+
+
+def _strategies() -> StrategyStore:
+    return StrategyStore(services().settings.strategy_dir)
+
+
+def layout(
+    create: str | None = None,
+    strategy: str | None = None,
+    deleted: str | None = None,
+    **_query: Any,
+) -> html.Div:
+    """The manager; ``?create=1&strategy=<name or path>`` opens the form prefilled and
+    ``?deleted=<id>`` (from the detail page) confirms a deletion."""
+    view = refresh_view(services().engine)
+    store = _strategies()
+    try:
+        infos = store.list()
+    except TradeSimError:
+        infos = []
+    chosen = None
+    if strategy:
+        try:
+            chosen = store.resolve(strategy).relative_to(store.root).as_posix()
+        except (TradeSimError, ValueError):
+            chosen = None
+    return html.Div(
+        [
+            dcc.Interval(id=INTERVAL, interval=REFRESH_MS),
+            dcc.Store(id=ACKS, data={}),
+            dcc.Store(id=PENDING_DELETE),
+            dcc.Store(id=form.AUTO_ID, data=""),
+            html.Div(
+                make_toast("Deleted", f"Deleted {deleted}.") if deleted else None,
+                id=TOASTS,
+                className="toast-stack",
+            ),
+            html.Div(
+                [
+                    html.H3("Runners", className="page-title mb-0"),
+                    html.Span("live paper trading", className="page-subtitle"),
+                    dbc.Button("+ New runner", id=NEW, color="success", className="ms-auto"),
+                ],
+                className="page-header",
+            ),
+            dbc.Alert(
+                "Engine offline: showing the last state it published. Start it with "
+                "`tradesim up`; actions are disabled until it is back.",
+                id=OFFLINE,
+                color="danger",
+                is_open=view["offline"],
+                className="py-2",
+            ),
+            dbc.Row(view["summary"], id=SUMMARY, className="g-2 mb-3 summary-row"),
+            make_filter_bar(view["symbols"], view["strategies"]),
+            html.Div(make_runner_grid(GRID, view["rows"]), className="grid-frame"),
+            form.make_create_modal(form.strategy_options(infos), chosen, create == "1"),
+            make_confirm_modal(
+                CONFIRM, CONFIRM_OK, CONFIRM_CANCEL, "Delete runners?", body_id=CONFIRM_BODY
+            ),
+        ],
+        className="runners-page",
+    )
+
+
+def _ack(acks: dict[str, Any] | None, ids: list[str]) -> dict[str, Any]:
+    """The acks store with a fresh nonce for ``ids`` (clears their buttons' spinners)."""
+    nonce = time.time()
+    return {**(acks or {}), **{i: nonce for i in ids}, "__refresh__": nonce}
+
+
+# -- refresh ---------------------------------------------------------------------------------
+@callback(
+    Output(GRID, "rowData"),
+    Output(SUMMARY, "children"),
+    Output(OFFLINE, "is_open"),
+    Output(F_SYMBOL, "options"),
+    Output(F_STRATEGY, "options"),
+    Input(INTERVAL, "n_intervals"),
+    *FILTERS,
+    Input(ACKS, "data"),
+    prevent_initial_call=True,
+)
+def _refresh(_n: int | None, *args: Any) -> tuple[Any, ...]:
+    view = refresh_view(services().engine, args[:5], args[5])
+    return view["rows"], view["summary"], view["offline"], view["symbols"], view["strategies"]
+
+
+@callback(
+    Output(BULK_START, "children"),
+    Output(BULK_STOP, "children"),
+    Output(BULK_DELETE, "children"),
+    Output(BULK_DELETE, "disabled"),
+    Input(GRID, "selectedRows"),
+)
+def _bulk_labels(selected: list[dict[str, Any]] | None) -> tuple[str, str, str, bool]:
+    n = len(selected or [])
+    if not n:
+        return "Start all", "Stop all", "Delete selected", True
+    return f"Start {n} selected", f"Stop {n} selected", f"Delete {n} selected", False
+
+
+# -- actions ---------------------------------------------------------------------------------
+@callback(
+    Output(TOASTS, "children", allow_duplicate=True),
+    Output(ACKS, "data", allow_duplicate=True),
+    Output(CONFIRM, "is_open", allow_duplicate=True),
+    Output(CONFIRM_BODY, "children", allow_duplicate=True),
+    Output(PENDING_DELETE, "data", allow_duplicate=True),
+    Input(GRID, "cellRendererData"),
+    State(ACKS, "data"),
+    prevent_initial_call=True,
+)
+def _row_action(clicked: dict[str, Any] | None, acks: dict[str, Any]) -> tuple[Any, ...]:
+    value = (clicked or {}).get("value") or {}
+    action, runner_id = value.get("action"), value.get("runner_id")
+    if not action or not runner_id:
+        raise PreventUpdate
+    if action == "delete":
+        return no_update, no_update, True, _confirm_text([runner_id]), [runner_id]
+    _data, error, _exc = send(action, runner_id=runner_id)
+    if error:
+        toast = make_toast(f"Could not {action} {runner_id}", error, ok=False)
+    else:
+        toast = make_toast("Done", f"{ACTION_DONE.get(action, action)} {runner_id}.")
+    return toast, _ack(acks, [runner_id]), no_update, no_update, no_update
+
+
+@callback(
+    Output(TOASTS, "children", allow_duplicate=True),
+    Output(ACKS, "data", allow_duplicate=True),
+    Output(CONFIRM, "is_open", allow_duplicate=True),
+    Output(CONFIRM_BODY, "children", allow_duplicate=True),
+    Output(PENDING_DELETE, "data", allow_duplicate=True),
+    Input(BULK_START, "n_clicks"),
+    Input(BULK_STOP, "n_clicks"),
+    Input(BULK_DELETE, "n_clicks"),
+    State(GRID, "selectedRows"),
+    State(GRID, "rowData"),
+    State(ACKS, "data"),
+    prevent_initial_call=True,
+    running=[
+        (Output(BULK_START, "disabled"), True, False),
+        (Output(BULK_STOP, "disabled"), True, False),
+    ],
+)
+def _bulk(*args: Any) -> tuple[Any, ...]:
+    selected, rows, acks = args[3] or [], args[4] or [], args[5]
+    ids = [r["runner_id"] for r in (selected or rows)]
+    if not ids:
+        raise PreventUpdate
+    if ctx.triggered_id == BULK_DELETE:
+        return no_update, no_update, True, _confirm_text(ids), ids
+    name = "start_all" if ctx.triggered_id == BULK_START else "stop_all"
+    done, error, _exc = send(name, runner_ids=ids)
+    verb = "Started" if name == "start_all" else "Stopped"
+    if error:
+        toast = make_toast(f"Bulk {name.replace('_', ' ')} failed", error, ok=False)
+    else:
+        toast = make_toast("Done", f"{verb} {len(done or [])} runner(s).")
+    return toast, _ack(acks, ids), no_update, no_update, no_update
+
+
+def _confirm_text(ids: list[str]) -> list[Any]:
+    shown = ", ".join(ids[:8]) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")
+    return [
+        html.P(["Delete ", html.B(shown), "?"]),
+        html.P(
+            "Their configuration, state, decision log and position history are removed. "
+            "This cannot be undone.",
+            className="text-muted small mb-0",
+        ),
+    ]
+
+
+@callback(
+    Output(TOASTS, "children", allow_duplicate=True),
+    Output(ACKS, "data", allow_duplicate=True),
+    Output(CONFIRM, "is_open", allow_duplicate=True),
+    Output(GRID, "selectedRows", allow_duplicate=True),
+    Input(CONFIRM_OK, "n_clicks"),
+    Input(CONFIRM_CANCEL, "n_clicks"),
+    State(PENDING_DELETE, "data"),
+    State(ACKS, "data"),
+    prevent_initial_call=True,
+    running=[(Output(CONFIRM_OK, "disabled"), True, False)],
+)
+def _confirm_delete(_ok: int | None, _cancel: int | None, ids: list[str] | None, acks: Any) -> Any:
+    ids = ids or []
+    if ctx.triggered_id != CONFIRM_OK or not ids:
+        return no_update, _ack(acks, ids), False, no_update
+    if len(ids) == 1:
+        _data, error, _exc = send("delete", runner_id=ids[0])
+    else:
+        _data, error, _exc = send("delete_many", runner_ids=ids)
+    if error:
+        return make_toast("Delete failed", error, ok=False), _ack(acks, ids), False, no_update
+    return make_toast("Deleted", f"Deleted {', '.join(ids)}."), _ack(acks, ids), False, []
+
+
+# -- create form -----------------------------------------------------------------------------
+def _runner_ids() -> list[str]:
+    try:
+        return services().engine.runner_ids()
+    except READ_ERRORS:
+        return []
+
+
+def _param_specs(path: str | None) -> tuple[Any, str | None]:
+    """(StrategyInfo, code) of the strategy at ``path``, or (None, error message)."""
+    if not path:
+        return None, None
+    try:
+        return _strategies().get(path.rsplit("/", 1)[-1].removesuffix(".lua")), None
+    except TradeSimError as exc:
+        return None, str(exc)
+
+
+@callback(
+    Output(form.MODAL, "is_open", allow_duplicate=True),
+    Input(NEW, "n_clicks"),
+    Input(form.CANCEL, "n_clicks"),
+    prevent_initial_call=True,
+)
+def _toggle_form(_new: int | None, _cancel: int | None) -> bool:
+    return ctx.triggered_id == NEW
+
+
+@callback(
+    Output(form.STRATEGY_INFO, "children"),
+    Output(form.PARAMS, "children"),
+    Input(form.STRATEGY, "value"),
+)
+def _strategy_chosen(path: str | None) -> tuple[list[Any], list[Any]]:
+    found, error = _param_specs(path)
+    if found is None:
+        message = error or "Choose a strategy to set its parameters."
+        return form.make_strategy_info(None, None), [html.Div(message, className="hint")]
+    info, code = found
+    return form.make_strategy_info(info, code), form.make_param_inputs(info.params)
+
+
+@callback(
+    Output(form.RUNNER_ID_INPUT, "value"),
+    Output(form.AUTO_ID, "data"),
+    Input(form.SYMBOL, "value"),
+    Input(form.STRATEGY, "value"),
+    State(form.RUNNER_ID_INPUT, "value"),
+    State(form.AUTO_ID, "data"),
+)
+def _suggest_id(symbol: str | None, path: str | None, current: str | None, auto: str) -> Any:
+    if current and current != auto:
+        raise PreventUpdate  # the user typed their own id
+    suggestion = form.suggest_runner_id(symbol, path, _runner_ids())
+    return suggestion, suggestion
+
+
+@callback(
+    Output(form.RUNNER_ID_INPUT, "invalid"),
+    Output(form.feedback_id("runner_id"), "children"),
+    Input(form.RUNNER_ID_INPUT, "value"),
+    Input(form.MODAL, "is_open"),
+    prevent_initial_call=True,
+)
+def _check_id(value: str | None, is_open: bool) -> tuple[bool, str]:
+    if not value or not is_open:
+        return False, ""
+    problem = form.check_runner_id(value, _runner_ids())
+    return bool(problem), problem or ""
+
+
+PARAM_INPUTS = {"type": f"{form.P}-param", "name": ALL}
+
+
+@callback(
+    Output(form.MODAL, "is_open", allow_duplicate=True),
+    Output(form.GENERAL_ERROR, "children"),
+    Output(form.GENERAL_ERROR, "is_open"),
+    [Output(form.feedback_id(f), "children", allow_duplicate=True) for f in form.FIELDS],
+    Output(form.RUNNER_ID_INPUT, "invalid", allow_duplicate=True),
+    Output(form.WINDOW, "invalid"),
+    Output({"type": f"{form.P}-param-feedback", "name": ALL}, "children"),
+    Output(PARAM_INPUTS, "invalid"),
+    Output(TOASTS, "children", allow_duplicate=True),
+    Output(ACKS, "data", allow_duplicate=True),
+    Output(form.RUNNER_ID_INPUT, "value", allow_duplicate=True),
+    Input(form.SUBMIT, "n_clicks"),
+    [State(form.FIELD_INPUT[f], "value") for f in form.FIELDS],
+    State(PARAM_INPUTS, "value"),
+    State(PARAM_INPUTS, "id"),
+    State(ACKS, "data"),
+    prevent_initial_call=True,
+    running=[
+        (Output(form.SUBMIT, "disabled"), True, False),
+        (Output(form.SUBMIT, "children"), "Creating…", "Create runner"),
+    ],
+)
+def _submit(_n: int | None, *args: Any) -> tuple[Any, ...]:
+    fields, (param_values, param_ids, acks) = args[: len(form.FIELDS)], args[len(form.FIELDS) :]
+    values = dict(zip(form.FIELDS, fields, strict=True))
+    values["runner_id"] = (values["runner_id"] or "").strip()
+    names = [i["name"] for i in param_ids]
+    given = dict(zip(names, param_values, strict=True))
+    found, _error = _param_specs(values["strategy"])
+    specs = found[0].params if found else []
+    problems = form.validate_form(values, specs, given, _runner_ids())
+    general = None
+    if not problems:
+        _data, message, exc = send(
+            "create",
+            runner_id=values["runner_id"],
+            symbol=values["symbol"],
+            strategy_path=values["strategy"],
+            timeframe=values["timeframe"],
+            window_size=int(values["window_size"]),
+            params=form.coerce_params(specs, given),
+        )
+        if message is None:
+            toast = make_toast("Runner created", f"{values['runner_id']} is running.")
+            cleared = _form_outputs({}, None, names)
+            return (False, *cleared, toast, _ack(acks, [values["runner_id"]]), "")
+        field = form.engine_error_field(exc.code, message, exc.details, names) if exc else None
+        if field:
+            problems[field] = message
+        else:
+            general = message
+    return (True, *_form_outputs(problems, general, names), no_update, no_update, no_update)
+
+
+def _form_outputs(problems: dict[str, str], general: str | None, names: list[str]) -> list[Any]:
+    return [
+        general or "",
+        general is not None,
+        *[problems.get(f, "") for f in form.FIELDS],
+        "runner_id" in problems,
+        "window_size" in problems,
+        [problems.get(f"param:{n}", "") for n in names],
+        [f"param:{n}" in problems for n in names],
+    ]
