@@ -196,7 +196,8 @@ class StrategyInstance:
         return entries if isinstance(entries, list) else []
 
     def restore(self, saved: Mapping[str, Any]) -> None:
-        """Put back a snapshot's state, position, context, realized P&L and bar count."""
+        """Put back a snapshot's state, position, context, realized P&L and bar count;
+        ``at_bar`` is the current bar index (positions hold ``entry_bar`` on that numbering)."""
         position = saved.get("position")
         self.sandbox.call(
             "restore",
@@ -205,6 +206,7 @@ class StrategyInstance:
             self.sandbox.make_table(saved.get("context") or {}),
             float(saved.get("realized", 0.0)),
             int(saved.get("bars", 0)),
+            int(saved.get("at_bar", 0)),
         )
 
     def snapshot(self, *, decisions: bool = True) -> dict[str, Any]:

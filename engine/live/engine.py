@@ -105,7 +105,8 @@ class TradingEngine:
                 continue
             if record.state:
                 runner.restore(record.state)
-            runner.status = RunnerStatus(record.desired_status)
+            if runner.status is not RunnerStatus.ERROR:
+                runner.status = RunnerStatus(record.desired_status)
             self.publisher.event(
                 "RunnerRestored",
                 runner.runner_id,

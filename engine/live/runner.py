@@ -129,7 +129,7 @@ class LiveRunner:
         self.last_bar: Bar | None = None
         self.trades_seen = self.transitions_seen = self.actions_seen = 0
         self.decisions_seen = 0  # bar index of the newest decision already published
-        self.wins = 0
+        self.trades_total = self.wins = 0  # over the runner's life (restored after restarts)
         self.realized = 0.0
         #: The open position (kernel snapshot form), refreshed whenever a transition happens.
         self.open_position: dict[str, Any] | None = None
@@ -168,6 +168,7 @@ class LiveRunner:
             outcome.trades, outcome.transitions = new_trades, new_transitions
             self.trades_seen, self.transitions_seen = trades, transitions
             self.realized += sum(t.pnl for t in new_trades)
+            self.trades_total += len(new_trades)
             self.wins += sum(t.pnl > 0 for t in new_trades)
             self.open_position = self.kernel_state().get("position")
         outcome.actions = actions - self.actions_seen
@@ -209,6 +210,8 @@ class LiveRunner:
         self.instance.close_open("manual", self.last_bar.close)
         trades, _ = self.instance.results(trades_seen=self.trades_seen)
         self.trades_seen += len(trades)
+        self.trades_total += len(trades)
+        self.wins += sum(t.pnl > 0 for t in trades)
         self.realized += sum(t.pnl for t in trades)
         self.open_position = None
         return trades
@@ -249,7 +252,7 @@ class LiveRunner:
                 "bars_processed": int(k.get("bars", 0)),
                 "actions": self.actions_seen,
                 "errors": self.stats.errors,
-                "trades": self.trades_seen,
+                "trades": self.trades_total,
                 "wins": self.wins,
                 "realized_pnl": self.realized,
                 "unrealized_pnl": unrealized,
@@ -274,8 +277,9 @@ class LiveRunner:
             "context": k.get("context") or {},
             "realized": self.realized,
             "bars": int(k.get("bars", 0)),
-            "trades": self.trades_seen,
+            "trades": self.trades_total,
             "wins": self.wins,
+            "error": None if self.error is None else self.error.to_dict(),
         }
 
     def restore(self, saved: dict[str, Any]) -> None:
@@ -291,14 +295,20 @@ class LiveRunner:
                 "context": saved.get("context") or {},
                 "realized": float(saved.get("realized", 0.0)),
                 "bars": int(saved.get("bars", 0)),
+                "at_bar": self.series.count,
             }
         )
         self.trades_seen = self.transitions_seen = self.actions_seen = 0
         self.open_position = position
         self.realized = float(saved.get("realized", 0.0))
+        self.trades_total = int(saved.get("trades", 0))
         self.wins = int(saved.get("wins", 0))
-        status = saved.get("status", "running")
-        self.status = RunnerStatus(status) if status != "error" else RunnerStatus.STOPPED
+        error = saved.get("error")
+        if error:  # it comes back in error, with its message, until the user starts it
+            self.status = RunnerStatus.ERROR
+            self.error = StrategyError(error["file"], error.get("line"), error["message"])
+        else:
+            self.status = RunnerStatus(saved.get("status", "running"))
 
 
 def _as_strategy_error(runner: LiveRunner, exc: Exception) -> StrategyError:

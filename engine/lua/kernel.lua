@@ -636,8 +636,8 @@ function K.decisions_after(after_bar)
 end
 
 -- Restore a saved runner state (a snapshot's state, position, context, realized P&L).
-function K.restore(saved_state, p, context, saved_realized, bars)
-  state, realized, n_bars = saved_state, saved_realized, bars
+function K.restore(saved_state, p, context, saved_realized, bars, at_bar)
+  state, realized, n_bars, cur = saved_state, saved_realized, bars, at_bar
   pos = nil
   if p then
     pos = {side = p.side == "long" and 1 or -1, entry_price = p.entry_price,

@@ -145,3 +145,32 @@ def test_duplicate_and_unknown_runner(engine):
     assert engine.handle({"command": "create", "args": args})["error"]["code"] == "conflict"
     reply = engine.handle({"command": "pause", "args": {"runner_id": "zzz"}})
     assert reply["error"]["code"] == "not_found"
+
+
+def test_restart_restores_errors_positions_and_lifetime_counters(engine):
+    engine.create({"runner_id": "good", "symbol": "ETHUSDT", "strategy_name": "macd_cross"})
+    engine.create({"runner_id": "bad", "symbol": "ETHUSDT", "strategy_name": "loop"})
+    slot = engine.feeds[("ETHUSDT", "1m")]
+    good = engine.runners["good"]
+    while good.trades_total < 3 or good.open_position is None:
+        engine._broadcast(slot, slot.feed.next_bar())
+    engine.shutdown()
+    before = good.snapshot()
+    again = TradingEngine(
+        engine.settings, engine.redis, engine.store, feed_factory=engine.feed_factory
+    )
+    again.restore()
+    bad = again.runners["bad"]
+    assert bad.status is RunnerStatus.ERROR and "instruction budget" in bad.error.message
+    restored = again.runners["good"].snapshot()
+    assert restored["stats"]["trades"] == before["stats"]["trades"] >= 3
+    assert restored["stats"]["wins"] == before["stats"]["wins"]
+    assert restored["stats"]["realized_pnl"] == pytest.approx(before["stats"]["realized_pnl"])
+    position, was = restored["position"], before["position"]
+    assert (position["side"], position["entry_price"], position["quantity"]) == (
+        was["side"],
+        was["entry_price"],
+        was["quantity"],
+    )
+    assert position["bars_held"] == was["bars_held"]
+    assert restored["state"] == "InPosition" and restored["context"] == before["context"]
