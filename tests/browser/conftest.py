@@ -2,11 +2,13 @@
 
 ``dash[testing]`` pins selenium 3.141, whose HTTP client passes a sentinel timeout that
 urllib3 2 rejects; a numeric timeout fixes that. Chromium and ChromeDriver are the Debian
-packages (``/usr/bin/chromium``, ``/usr/bin/chromedriver``); the tests skip without them.
+packages (``/usr/bin/chromium``, ``/usr/bin/chromedriver``); the tests skip without them
+(outside CI).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -49,9 +51,12 @@ def pytest_setup_options() -> Options:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Skip browser tests on machines without Chromium/ChromeDriver."""
+    """Skip browser tests on machines without Chromium/ChromeDriver — except in CI (``CI`` set),
+    where `make test` installs them and a missing browser must fail, not pass silently."""
     if CHROMIUM.exists() and CHROMEDRIVER.exists():
         return
+    if os.environ.get("CI"):
+        raise pytest.UsageError("CI needs /usr/bin/chromium and /usr/bin/chromedriver")
     skip = pytest.mark.skip(reason="needs /usr/bin/chromium and /usr/bin/chromedriver")
     for item in items:
         if "browser" in item.keywords:
