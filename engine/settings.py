@@ -22,8 +22,9 @@ class Settings:
     file in the data dir), ``TRADESIM_HOST``/``TRADESIM_PORT`` (web, default 127.0.0.1:8050),
     ``TRADESIM_STRATEGY_DIR`` (default ``lua-strategies``), ``TRADESIM_KEY_PREFIX``
     (``tradesim:``), ``TRADESIM_FEED_INTERVAL`` (seconds between simulated bars, default 1),
-    ``TRADESIM_FEED`` (``simulated`` or ``exchange``: crypto symbols from ``TRADESIM_EXCHANGE``,
-    default ``binanceus``, through ccxt; others stay simulated).
+    ``TRADESIM_FEED`` (``simulated``; ``exchange``: crypto symbols from ``TRADESIM_EXCHANGE``,
+    default ``binanceus``, through ccxt; ``replay``: ``<SYMBOL>.csv`` files from
+    ``TRADESIM_REPLAY_DIR``, resampled to the runner's timeframe; other symbols stay simulated).
     """
 
     data_dir: Path
@@ -36,6 +37,7 @@ class Settings:
     feed_interval_s: float = 1.0
     feed_source: str = "simulated"
     exchange_id: str = "binanceus"
+    replay_dir: Path | None = None
     heartbeat_ttl_s: int = 5
     command_timeout_s: float = 5.0
 
@@ -66,8 +68,11 @@ class Settings:
             ).expanduser(),
             key_prefix=env.get("TRADESIM_KEY_PREFIX", "tradesim:"),
             feed_interval_s=_number(env, "TRADESIM_FEED_INTERVAL", 1.0, 0.001, 3600.0),
-            feed_source=_choice(env, "TRADESIM_FEED", "simulated", ("simulated", "exchange")),
+            feed_source=_choice(
+                env, "TRADESIM_FEED", "simulated", ("simulated", "exchange", "replay")
+            ),
             exchange_id=env.get("TRADESIM_EXCHANGE", "binanceus"),
+            replay_dir=Path(env["TRADESIM_REPLAY_DIR"]) if env.get("TRADESIM_REPLAY_DIR") else None,
         )
 
 

@@ -14,12 +14,15 @@ import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import redis
 
+from engine.bars import resample
+from engine.csv_io import load_csv
 from engine.errors import CommandError, ConfigError, StrategyError, TradeSimError
-from engine.live.feeds import ExchangeFeed, Feed, SimulatedLiveFeed
+from engine.live.feeds import ExchangeFeed, Feed, ReplayFeed, SimulatedLiveFeed
 from engine.live.keys import Keys
 from engine.live.publisher import Publisher, trade_json
 from engine.live.runner import LiveRunner, RunnerConfig, RunnerStatus
@@ -28,6 +31,7 @@ from engine.storage.runner_store import RunnerExists, RunnerRecord, RunnerStore
 from engine.strategy import StrategySource
 from engine.strategy_store import StrategyStore
 from engine.symbols import get_symbol
+from engine.timeframes import parse_timeframe
 
 FeedFactory = Callable[[str, str], Feed]
 SAVE_EVERY_S = 10.0
@@ -49,8 +53,28 @@ def simulated_feeds(symbol: str, timeframe: str) -> Feed:
     return SimulatedLiveFeed(symbol, timeframe, seed=zlib.crc32(f"{symbol}/{timeframe}".encode()))
 
 
+def replay_feeds(folder: Path) -> FeedFactory:
+    """Replays ``<folder>/<SYMBOL>.csv`` (resampled to the timeframe); simulated otherwise."""
+
+    def factory(symbol: str, timeframe: str) -> Feed:
+        path = folder / f"{symbol}.csv"
+        if not path.is_file():
+            return simulated_feeds(symbol, timeframe)
+        series = load_csv(path, symbol=symbol)
+        target = parse_timeframe(timeframe)
+        if series.timeframe != target.value:
+            series = resample(series, target)
+        return ReplayFeed(series)
+
+    return factory
+
+
 def feed_factory_for(settings: Settings) -> FeedFactory:
-    """Simulated feeds, or (``feed_source == "exchange"``) ccxt candles for crypto symbols."""
+    """Simulated feeds; stored-history replay; or ccxt candles for crypto symbols."""
+    if settings.feed_source == "replay":
+        if settings.replay_dir is None:
+            raise ConfigError("TRADESIM_FEED=replay needs TRADESIM_REPLAY_DIR (a folder of CSVs)")
+        return replay_feeds(settings.replay_dir)
     if settings.feed_source != "exchange":
         return simulated_feeds
     import ccxt

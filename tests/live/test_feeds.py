@@ -116,3 +116,19 @@ def test_simulated_feed_history_ends_now_and_continues():
     nxt = feed.next_bar()
     assert nxt.timestamp == history[-1].timestamp + MINUTE
     assert nxt.open == pytest.approx(history[-1].close)
+
+
+def test_replay_setting_serves_csv_history_resampled(tmp_path, shared_data):
+    import shutil
+    from dataclasses import replace
+
+    from engine.live.engine import feed_factory_for
+    from engine.settings import Settings
+
+    shutil.copy(shared_data / "ALTBTC-1m.csv", tmp_path / "BTCUSDT.csv")
+    settings = replace(Settings.from_env({}), feed_source="replay", replay_dir=tmp_path)
+    factory = feed_factory_for(settings)
+    feed = factory("BTCUSDT", "5m")
+    assert isinstance(feed, ReplayFeed) and feed.timeframe == "5m"
+    assert all(b.timestamp % (5 * MINUTE) == 0 for b in feed.history())
+    assert isinstance(factory("ETHUSDT", "1m"), SimulatedLiveFeed)  # no file: simulated
