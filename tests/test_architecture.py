@@ -11,10 +11,26 @@ import pytest
 from tests.conftest import ROOT
 
 FORBIDDEN = {
-    "engine": {"dash", "flask", "rq", "pages", "components", "jobs", "app", "dash_ace",
-               "dash_bootstrap_components"},
-    "components": {"redis", "sqlalchemy", "flask", "requests", "engine.live.client",
-                   "engine.storage", "pages"},
+    "engine": {
+        "dash",
+        "flask",
+        "rq",
+        "pages",
+        "components",
+        "jobs",
+        "app",
+        "dash_ace",
+        "dash_bootstrap_components",
+    },
+    "components": {
+        "redis",
+        "sqlalchemy",
+        "flask",
+        "requests",
+        "engine.live.client",
+        "engine.storage",
+        "pages",
+    },
     "jobs": {"dash", "flask", "pages", "components", "app"},
 }
 

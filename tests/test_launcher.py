@@ -26,7 +26,9 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path):
     env.update(TRADESIM_DATA_DIR=str(tmp_path), TRADESIM_PORT=str(port))
     launcher = subprocess.Popen(
         [sys.executable, "-m", "engine.cli", "up", "--workers", "2"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60
@@ -46,7 +48,11 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path):
             assert part in names
         assert names.count("jobs.worker") == 2
         assert {p.name for p in (tmp_path / "logs").iterdir()} >= {
-            "engine.log", "web.log", "worker-1.log", "worker-2.log"}
+            "engine.log",
+            "web.log",
+            "worker-1.log",
+            "worker-2.log",
+        }
     finally:
         launcher.send_signal(signal.SIGTERM)
         out, _ = launcher.communicate(timeout=60)
@@ -59,6 +65,11 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path):
 
 def test_up_rejects_a_bad_port(tmp_path):
     env = dict(os.environ, TRADESIM_DATA_DIR=str(tmp_path))
-    done = subprocess.run([sys.executable, "-m", "engine.cli", "up", "--port", "70000"],
-                          env=env, capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "up", "--port", "70000"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2 and "--port must be 1..65535" in done.stderr

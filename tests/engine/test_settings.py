@@ -17,13 +17,21 @@ def test_defaults_need_nothing_running():
 
 
 def test_environment_overrides(tmp_path):
-    s = Settings.from_env({
-        "TRADESIM_DATA_DIR": str(tmp_path), "REDIS_URL": "redis://h:1/2",
-        "DATABASE_URL": "postgresql://db/x", "TRADESIM_PORT": "9001",
-        "TRADESIM_FEED_INTERVAL": "0.25", "TRADESIM_FEED": "exchange",
-    })
-    assert (s.data_dir, s.redis_url, s.database_url) == (tmp_path, "redis://h:1/2",
-                                                         "postgresql://db/x")
+    s = Settings.from_env(
+        {
+            "TRADESIM_DATA_DIR": str(tmp_path),
+            "REDIS_URL": "redis://h:1/2",
+            "DATABASE_URL": "postgresql://db/x",
+            "TRADESIM_PORT": "9001",
+            "TRADESIM_FEED_INTERVAL": "0.25",
+            "TRADESIM_FEED": "exchange",
+        }
+    )
+    assert (s.data_dir, s.redis_url, s.database_url) == (
+        tmp_path,
+        "redis://h:1/2",
+        "postgresql://db/x",
+    )
     assert (s.port, s.feed_interval_s, s.feed_source) == (9001, 0.25, "exchange")
     assert s.log_dir == tmp_path / "logs"
 
