@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import dash
-from dash import Input, Output, callback
+from dash import Input, Output
 from flask import Flask, Response, request
 
 from components.shell import SHELL_INTERVAL, SHELL_STATUS, engine_status_badge, make_shell
@@ -41,6 +41,10 @@ def create_app(services: Services) -> dash.Dash:
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     register_api(app.server, services)
     app.server.register_error_handler(413, _too_large)
+    # registered per app: a module-level dash.callback would go to the first app only
+    app.callback(Output(SHELL_STATUS, "children"), Input(SHELL_INTERVAL, "n_intervals"))(
+        _engine_status
+    )
     app.layout = make_shell
     return app
 
@@ -81,7 +85,6 @@ def _json(response: Any) -> Response:
     return Response(text, status=response.status, mimetype="application/json")
 
 
-@callback(Output(SHELL_STATUS, "children"), Input(SHELL_INTERVAL, "n_intervals"))
 def _engine_status(_n: int | None) -> list[Any]:
     from pages._services import services
 
