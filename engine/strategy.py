@@ -8,9 +8,11 @@ trades in both.
 
 from __future__ import annotations
 
+import gc
 import struct
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -233,6 +235,13 @@ class StrategyInstance:
         trade_nums, transition_nums, reasons = self.sandbox.call(
             "results", trades_seen, transitions_seen
         )
+        with _gc_paused():  # tens of thousands of acyclic tuples: no collector passes needed
+            return self._decode_results(run_id, trade_nums, transition_nums, reasons)
+
+    @staticmethod
+    def _decode_results(
+        run_id: int, trade_nums: Any, transition_nums: Any, reasons: Any
+    ) -> tuple[list[Trade], list[Transition]]:
         t = np.array(list(trade_nums.values()), dtype=np.float64).reshape(-1, 15).T
         n = t.shape[1]
         ints = t[[1, 2, 3, 4, 5]].astype(np.int64).tolist()
@@ -268,6 +277,17 @@ class StrategyInstance:
             )
         )
         return trades, transitions
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _to_python(value: Any) -> Any:

@@ -512,6 +512,7 @@ end
 local BAR_FMT, ROW = "<jddddddd", 64
 
 local function run_rows(data, first, last, offset)
+  n_bars = n_bars + (last - first + 1)  -- counted up front; a failed run stops the runner anyway
   local u, fmt, m = sunpack, BAR_FMT, md
   local p = (first - 1) * ROW + 1
   local ts, o, h, l, c, v, b, a
@@ -549,7 +550,6 @@ local function run_rows(data, first, last, offset)
         record_decision(STATE_FN[started], outcome or (res == nil and "nil" or "ok"), started, c)
       end
     end
-    n_bars = n_bars + 1
   end
 end
 
