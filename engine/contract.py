@@ -90,9 +90,6 @@ ACTIONS: MappingProxyType[str, MappingProxyType[str, str]] = MappingProxyType(
 
 ACTION_NAMES: tuple[str, ...] = tuple(ACTIONS)
 
-#: Allowed Lua value types for context entries (tables are not persisted).
-CONTEXT_VALUE_TYPES: tuple[str, ...] = ("string", "number", "boolean")
-
 #: Names visible to a strategy besides its three functions.
 SANDBOX_GLOBALS: tuple[str, ...] = (
     "params",

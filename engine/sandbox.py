@@ -142,10 +142,6 @@ class Sandbox:
         """Raise the memory cap so that trusted data does not eat the strategy's allowance."""
         self._lua.set_max_memory(self._lua.get_memory_used() + nbytes + self._limit)
 
-    def memory_used(self) -> int:
-        """Bytes currently allocated by this runtime."""
-        return int(self._lua.get_memory_used())
-
     # -- the one call wrapper -------------------------------------------------------------
     def call(self, name: str, *args: Any) -> Any:
         """Call kernel function ``name``; a returned error table raises the matching error."""

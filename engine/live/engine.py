@@ -13,7 +13,7 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +110,6 @@ class TradingEngine:
         self.runners: dict[str, LiveRunner] = {}
         self.feeds: dict[tuple[str, str], FeedSlot] = {}
         self.started_at = time.time()
-        self.bars_total = 0
         self._last_save = time.monotonic()
         self._save_cursor = -1
         #: Production times of bars whose snapshot is queued in this tick's pipeline, and the
@@ -243,7 +242,6 @@ class TradingEngine:
             if time.perf_counter() - batch_started >= FLUSH_EVERY_S:
                 self.flush()  # keep bar -> snapshot latency low in long ticks
                 batch_started = time.perf_counter()
-        self.bars_total += processed
         self._save_some()
         return processed
 
@@ -450,29 +448,10 @@ def _ids(ids: Any, engine: TradingEngine) -> list[str]:
 
 
 def _config(record: RunnerRecord) -> RunnerConfig:
-    return RunnerConfig(
-        runner_id=record.runner_id,
-        symbol=record.symbol,
-        timeframe=record.timeframe,
-        strategy_path=record.strategy_path,
-        params=dict(record.params),
-        window_size=record.window_size,
-    )
+    return RunnerConfig(**{f.name: getattr(record, f.name) for f in fields(RunnerConfig)})
 
 
 def _record(config: RunnerConfig, runner: LiveRunner) -> RunnerRecord:
-    from datetime import UTC, datetime
-
-    now = datetime.now(UTC)
     return RunnerRecord(
-        runner_id=config.runner_id,
-        symbol=config.symbol,
-        timeframe=config.timeframe,
-        strategy_path=config.strategy_path,
-        params=dict(config.params),
-        window_size=config.window_size,
-        desired_status=_desired(runner),
-        created_at=now,
-        updated_at=now,
-        state=runner.saved_state(),
+        **config.to_dict(), desired_status=_desired(runner), state=runner.saved_state()
     )
