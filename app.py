@@ -19,8 +19,8 @@ from components.shell import SHELL_INTERVAL, SHELL_STATUS, engine_status_badge, 
 from engine.api import ROUTES, ApiRequest, Route
 from engine.api.core import MAX_BODY_BYTES, error, handle
 from engine.errors import TradeSimError
-from engine.services import Services, build_services
-from engine.settings import Settings
+from engine.platform.services import Services, build_services
+from engine.platform.settings import Settings
 
 ROOT = Path(__file__).resolve().parent
 

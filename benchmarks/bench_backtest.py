@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.backtest import run_backtest
-from engine.csv_io import load_csv, write_csv
-from engine.indicators import compute_indicator
-from engine.simfeed import generate_history
-from engine.strategy import StrategySource
+from engine.backtest.run import run_backtest
+from engine.data.csv_io import load_csv, write_csv
+from engine.data.simulated import generate_history
+from engine.indicators.registry import compute_indicator
+from engine.strategy.instance import StrategySource
 
 ROOT = Path(__file__).resolve().parents[1]
 

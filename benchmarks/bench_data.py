@@ -7,10 +7,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.bars import BarWindow, resample
-from engine.csv_io import load_csv, write_csv
-from engine.simfeed import SimulatedFeed, generate_history
-from engine.timeframes import Timeframe
+from engine.data.bars import BarWindow, resample
+from engine.data.csv_io import load_csv, write_csv
+from engine.data.simulated import SimulatedFeed, generate_history
+from engine.data.timeframes import Timeframe
 
 
 def best_of(runs: int, action: Callable[[], object]) -> float:

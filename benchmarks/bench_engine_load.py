@@ -19,11 +19,11 @@ from pathlib import Path
 import psutil
 import redis
 
+from engine.data.symbols import SYMBOLS
 from engine.live.client import EngineClient
 from engine.live.keys import Keys
-from engine.redis_server import EmbeddedRedis
-from engine.settings import Settings
-from engine.symbols import SYMBOLS
+from engine.platform.redis_server import EmbeddedRedis
+from engine.platform.settings import Settings
 
 STRATEGIES = (
     "ema_crossover",
@@ -47,7 +47,7 @@ def main() -> None:
             database_url=f"sqlite:///{tmp}/bench.db",
             feed_interval_s=1.0 / args.rate,
         )
-        from engine.launcher import child_env
+        from engine.platform.launcher import child_env
 
         env = child_env(settings, server.url)
         proc = subprocess.Popen(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from engine.backtest import run_backtest
+from engine.backtest.run import run_backtest
+from engine.data.simulated import generate_history
 from engine.errors import StrategyError
-from engine.simfeed import generate_history
-from engine.strategy import StrategySource
+from engine.strategy.instance import StrategySource
 
 HOSTILE = Path(__file__).resolve().parents[1] / "tests/fixtures/lua/hostile"
 

@@ -21,14 +21,14 @@ from typing import Any
 import redis
 from plotly.io.json import to_json_plotly
 
+from engine.data.symbols import SYMBOLS
 from engine.live.feeds import SimulatedLiveFeed
 from engine.live.keys import Keys
 from engine.live.publisher import Publisher
 from engine.live.runner import LiveRunner, RunnerConfig
-from engine.redis_server import EmbeddedRedis
-from engine.settings import PROJECT_ROOT
-from engine.strategy import StrategySource
-from engine.symbols import SYMBOLS
+from engine.platform.redis_server import EmbeddedRedis
+from engine.platform.settings import PROJECT_ROOT
+from engine.strategy.instance import StrategySource
 
 EXAMPLES = (
     "ema_crossover",
@@ -113,8 +113,8 @@ def measure(label: str, call: Callable[[], Any], runs: int = 200) -> float:
 def _app_engine(url: str, data_dir: Path) -> Any:
     """Build the real app (it registers the pages) and return its EngineClient."""
     from app import create_app
-    from engine.services import build_services
-    from engine.settings import Settings
+    from engine.platform.services import build_services
+    from engine.platform.settings import Settings
     from engine.storage.db import make_engine
 
     settings = Settings(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from engine.validator import validate_strategy
+from engine.strategy.validator import validate_strategy
 
 HEADER = """\
 -- @name Multi-signal trend follower

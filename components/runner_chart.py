@@ -17,10 +17,10 @@ import numpy as np
 import plotly.io as pio
 
 from components.runner_format import fmt_pct, fmt_pnl, fmt_price, fmt_qty
-from engine.bars import BarSeries, resample
+from engine.data.bars import BarSeries, resample
+from engine.data.timeframes import Timeframe, parse_timeframe
 from engine.errors import TradeSimError
-from engine.indicators import REGISTRY, compute_indicator
-from engine.timeframes import Timeframe, parse_timeframe
+from engine.indicators.registry import REGISTRY, compute_indicator
 
 OVERLAY_NAMES = ("sma", "ema", "wma", "bollinger", "highest", "lowest")
 OSCILLATOR_NAMES = ("rsi", "macd", "stoch")

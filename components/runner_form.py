@@ -13,12 +13,12 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from engine.data.symbols import symbols_by_category
+from engine.data.timeframes import Timeframe
 from engine.errors import ConfigError
 from engine.live.runner import RUNNER_ID
-from engine.metadata import ParamSpec
-from engine.strategy_store import StrategyInfo
-from engine.symbols import symbols_by_category
-from engine.timeframes import Timeframe
+from engine.strategy.metadata import ParamSpec
+from engine.strategy.store import StrategyInfo
 
 P = "runners-create"
 MODAL = f"{P}-modal"

@@ -14,9 +14,9 @@ from typing import Any
 import dash_bootstrap_components as dbc
 
 from components.shell import format_duration
+from engine.data.symbols import get_symbol
+from engine.data.timeframes import parse_timeframe
 from engine.errors import ConfigError
-from engine.symbols import get_symbol
-from engine.timeframes import parse_timeframe
 
 STATUSES: tuple[str, ...] = ("running", "paused", "stopped", "error")
 STATES: tuple[str, ...] = ("Idle", "Analyzing", "InPosition")

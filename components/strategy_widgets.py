@@ -14,11 +14,11 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from engine import contract
+from engine.data.symbols import SYMBOLS
 from engine.errors import ConfigError
-from engine.indicators import REGISTRY
-from engine.metadata import RISK_LEVELS, ParamSpec, StrategyMetadata
-from engine.symbols import SYMBOLS
+from engine.indicators.registry import REGISTRY
+from engine.strategy import contract
+from engine.strategy.metadata import RISK_LEVELS, ParamSpec, StrategyMetadata
 
 LUA_KEYWORDS: tuple[str, ...] = (
     *("and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto"),
@@ -226,7 +226,7 @@ def quick_test_error(message: str, line: int | None, column: int = 1) -> html.Di
 
 # -- completions -------------------------------------------------------------------------------
 def completion_catalog() -> dict[str, Any]:
-    """Names for the editor's autocompletion, all taken from :mod:`engine.contract` (and the
+    """Names for the editor's autocompletion, all taken from :mod:`engine.strategy.contract` (and the
     indicator registry for signatures): see assets/editor.js for how they are offered."""
     indicators = []
     for name in contract.INDICATOR_FUNCTIONS:

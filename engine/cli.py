@@ -52,8 +52,8 @@ def _add_processes(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    from engine.launcher import up
-    from engine.settings import Settings
+    from engine.platform.launcher import up
+    from engine.platform.settings import Settings
 
     if args.port is not None and not 1 <= args.port <= 65535:
         raise ConfigError(f"--port must be 1..65535, got {args.port}")
@@ -122,12 +122,12 @@ def parse_params(items: Sequence[str]) -> dict[str, str]:
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
-    from engine.backtest import run_backtest
-    from engine.backtest_report import format_summary, write_trades_csv
-    from engine.csv_io import load_csv  # noqa: F401  (imported before timing the load)
-    from engine.sim_config import SimConfig
-    from engine.simfeed import generate_history  # noqa: F401
-    from engine.strategy import StrategySource
+    from engine.backtest.report import format_summary, write_trades_csv
+    from engine.backtest.run import run_backtest
+    from engine.data.csv_io import load_csv  # noqa: F401  (imported before timing the load)
+    from engine.data.simulated import generate_history  # noqa: F401
+    from engine.strategy.fills import SimConfig
+    from engine.strategy.instance import StrategySource
 
     for out in (args.json_out, args.trades_csv):
         if out and not Path(out).resolve().parent.is_dir():
@@ -146,7 +146,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     )
     duration_bars = None
     if args.duration:
-        from engine.timeframes import Timeframe, parse_duration
+        from engine.data.timeframes import Timeframe, parse_duration
 
         if not series.timeframe:
             raise ConfigError("--duration needs a known timeframe; pass --timeframe")
@@ -174,10 +174,10 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def _load_series(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from engine.bars import resample
-    from engine.csv_io import load_csv
-    from engine.simfeed import generate_history
-    from engine.timeframes import parse_timeframe
+    from engine.data.bars import resample
+    from engine.data.csv_io import load_csv
+    from engine.data.simulated import generate_history
+    from engine.data.timeframes import parse_timeframe
 
     if args.data:
         series = load_csv(args.data, symbol=args.symbol)
@@ -199,9 +199,9 @@ def _load_series(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _cmd_data_generate(args: argparse.Namespace) -> int:
-    from engine.csv_io import write_csv
-    from engine.simfeed import generate_history
-    from engine.timeframes import parse_timeframe
+    from engine.data.csv_io import write_csv
+    from engine.data.simulated import generate_history
+    from engine.data.timeframes import parse_timeframe
 
     if args.bars < 1:
         raise ConfigError(f"--bars must be >= 1, got {args.bars}")
@@ -218,8 +218,8 @@ def _cmd_data_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_info(args: argparse.Namespace) -> int:
-    from engine.bars import detect_gaps
-    from engine.csv_io import load_csv
+    from engine.data.bars import detect_gaps
+    from engine.data.csv_io import load_csv
 
     series = load_csv(args.file)
     print(
@@ -234,7 +234,7 @@ def _cmd_data_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_strategy_validate(args: argparse.Namespace) -> int:
-    from engine.validator import validate_strategy
+    from engine.strategy.validator import validate_strategy
 
     path = Path(args.file)
     try:

@@ -6,11 +6,11 @@ from typing import Any
 
 from rq import get_current_job
 
-from engine.backtest import run_backtest
-from engine.csv_io import load_csv
-from engine.sim_config import SimConfig
-from engine.simfeed import generate_history
-from engine.strategy import StrategySource
+from engine.backtest.run import run_backtest
+from engine.data.csv_io import load_csv
+from engine.data.simulated import generate_history
+from engine.strategy.fills import SimConfig
+from engine.strategy.instance import StrategySource
 
 
 def backtest_job(

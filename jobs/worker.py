@@ -7,7 +7,7 @@ import sys
 import redis
 from rq import Queue, Worker
 
-from engine.settings import Settings
+from engine.platform.settings import Settings
 
 QUEUES = ("backtests", "data", "default")
 

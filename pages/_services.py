@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from engine.services import Services
+from engine.platform.services import Services
 
 
 def services() -> Services:

@@ -38,7 +38,7 @@ from components.runner_table import (
 )
 from engine.errors import CommandError, EngineUnavailable, TradeSimError
 from engine.live.client import EngineClient
-from engine.strategy_store import StrategyStore
+from engine.strategy.store import StrategyStore
 from pages._services import services
 
 dash.register_page(__name__, path="/", name="Runners", title="Runners · Trading Simulator")

@@ -15,7 +15,7 @@ from dash.exceptions import PreventUpdate
 
 from components import strategy_widgets as w
 from engine.errors import ConfigError
-from engine.strategy_store import EMPTY_TEMPLATE, StrategyInfo, StrategyStore, TemplateInfo
+from engine.strategy.store import EMPTY_TEMPLATE, StrategyInfo, StrategyStore, TemplateInfo
 from pages._services import services
 
 dash.register_page(__name__, path="/strategies", title="Strategies", name="Strategies")

@@ -29,15 +29,15 @@ from dash import (
 from dash.exceptions import PreventUpdate
 
 from components import strategy_widgets as w
-from engine.backtest import run_backtest
+from engine.backtest.run import run_backtest
+from engine.data.simulated import generate_history
+from engine.data.symbols import SYMBOLS
 from engine.errors import ConfigError, StrategyError, TradeSimError
-from engine.metadata import StrategyMetadata, parse_metadata, replace_header
-from engine.sim_config import SimConfig
-from engine.simfeed import generate_history
-from engine.strategy import StrategySource
-from engine.strategy_store import StrategyNameError, StrategyNotFound, StrategyStore
-from engine.symbols import SYMBOLS
-from engine.validator import validate_strategy
+from engine.strategy.fills import SimConfig
+from engine.strategy.instance import StrategySource
+from engine.strategy.metadata import StrategyMetadata, parse_metadata, replace_header
+from engine.strategy.store import StrategyNameError, StrategyNotFound, StrategyStore
+from engine.strategy.validator import validate_strategy
 from pages._services import services
 
 # dash-ace lists its source map as a script; a dynamic entry is served but never put in a

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import csv
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from engine.redis_server import EmbeddedRedis
-from engine.settings import Settings
+from engine.platform.redis_server import EmbeddedRedis
+from engine.platform.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 EXAMPLES = ROOT / "lua-strategies" / "examples"
 LUA_FIXTURES = ROOT / "tests" / "fixtures" / "lua"
+
+Row = tuple[int, float, float, float, float, float]
+
+
+def reference_rows(path: Path) -> list[Row]:
+    """(ms, open, high, low, close, volume) per data line, parsed with the csv module only."""
+    rows: list[Row] = []
+    with path.open(newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        for text, o, h, lo, c, v in reader:
+            fmt = "%Y-%m-%d %H:%M:%S" if " " in text else "%Y-%m-%d"
+            moment = datetime.strptime(text, fmt).replace(tzinfo=UTC)
+            ms = int(moment.timestamp()) * 1000
+            rows.append((ms, float(o), float(h), float(lo), float(c), float(v)))
+    return rows
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +67,6 @@ def settings(tmp_path: Path, redis_url: str) -> Settings:
 @pytest.fixture
 def engine_env(settings: Settings) -> dict[str, str]:
     """Environment for a child engine/web process using ``settings``."""
-    from engine.launcher import child_env
+    from engine.platform.launcher import child_env
 
     return child_env(settings, settings.redis_url or "")

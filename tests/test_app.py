@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy
 
 from app import create_app
-from engine.services import build_services
+from engine.platform.services import build_services
 
 
 def test_each_app_gets_the_shell_and_page_callbacks(settings):

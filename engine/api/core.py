@@ -17,7 +17,7 @@ from engine.errors import (
 )
 
 if TYPE_CHECKING:
-    from engine.services import Services
+    from engine.platform.services import Services
 
 MAX_BODY_BYTES = 512 * 1024
 

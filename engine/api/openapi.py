@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.api.core import ApiRequest, ApiResponse, Route
-from engine.services import Services
+from engine.platform.services import Services
 
 ENVELOPE_OK = {
     "type": "object",

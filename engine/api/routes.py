@@ -5,7 +5,7 @@ from __future__ import annotations
 from engine.api.core import ApiRequest, ApiResponse, Route, ok
 from engine.api.openapi import OPENAPI_ROUTES
 from engine.api.runners import RUNNER_ROUTES
-from engine.services import Services
+from engine.platform.services import Services
 
 
 def health(services: Services, request: ApiRequest) -> ApiResponse:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from engine.api.core import ApiError, ApiRequest, ApiResponse, Route, ok
+from engine.data.symbols import symbols_by_category
 from engine.live.keys import EVENT_TYPES
-from engine.services import Services
-from engine.symbols import symbols_by_category
+from engine.platform.services import Services
 
 CREATE_FIELDS = {
     "runner_id": str,

@@ -12,8 +12,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from engine.api.core import ApiError, ApiRequest, ApiResponse, Handler, Route, ok
-from engine.metadata import parse_metadata
-from engine.strategy_store import (
+from engine.strategy.metadata import parse_metadata
+from engine.strategy.store import (
     StrategyExists,
     StrategyNameError,
     StrategyNotFound,
@@ -23,10 +23,10 @@ from engine.strategy_store import (
     check_code,
     check_name,
 )
-from engine.validator import Diagnostic, validate_strategy
+from engine.strategy.validator import Diagnostic, validate_strategy
 
 if TYPE_CHECKING:
-    from engine.services import Services
+    from engine.platform.services import Services
 
 _ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (StrategyNameError, 400, "validation"),

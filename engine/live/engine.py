@@ -19,19 +19,19 @@ from typing import Any
 
 import redis
 
-from engine.bars import resample
-from engine.csv_io import load_csv
+from engine.data.bars import resample
+from engine.data.csv_io import load_csv
+from engine.data.symbols import get_symbol
+from engine.data.timeframes import parse_timeframe
 from engine.errors import CommandError, ConfigError, StrategyError, TradeSimError
 from engine.live.feeds import ExchangeFeed, Feed, ReplayFeed, SimulatedLiveFeed
 from engine.live.keys import Keys
 from engine.live.publisher import Publisher, trade_json
 from engine.live.runner import LiveRunner, RunnerConfig, RunnerStatus
-from engine.settings import Settings
+from engine.platform.settings import Settings
 from engine.storage.runner_store import RunnerExists, RunnerRecord, RunnerStore
-from engine.strategy import StrategySource
-from engine.strategy_store import StrategyStore
-from engine.symbols import get_symbol
-from engine.timeframes import parse_timeframe
+from engine.strategy.instance import StrategySource
+from engine.strategy.store import StrategyStore
 
 FeedFactory = Callable[[str, str], Feed]
 SAVE_EVERY_S = 10.0

@@ -10,10 +10,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from engine.bars import Bar, BarSeries
+from engine.data.bars import Bar, BarSeries
+from engine.data.simulated import SimulatedFeed
+from engine.data.timeframes import parse_timeframe
 from engine.errors import DataError
-from engine.simfeed import SimulatedFeed
-from engine.timeframes import parse_timeframe
 
 WARMUP_BARS = 300
 ERROR_BACKOFF_S = 30.0

@@ -19,7 +19,7 @@ import redis
 
 from engine.errors import ConfigError, TradeSimError
 from engine.live.engine import TradingEngine, feed_factory_for
-from engine.settings import Settings
+from engine.platform.settings import Settings
 from engine.storage.db import make_engine
 from engine.storage.runner_store import RunnerStore
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import redis
 
-from engine.bars import Bar
+from engine.data.bars import Bar
 from engine.live.keys import (
     CLOSED_POSITIONS,
     DECISION_LOG_SIZE,
@@ -18,7 +18,7 @@ from engine.live.keys import (
     Keys,
 )
 from engine.live.runner import BarOutcome, LiveRunner
-from engine.trades import Trade
+from engine.strategy.trades import Trade
 
 SNAPSHOT_EVERY_S = 0.25
 TRIM_EVERY = 50

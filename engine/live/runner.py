@@ -1,6 +1,6 @@
 """A live runner: one strategy on one symbol/timeframe, fed bar by bar by the engine.
 
-It drives the same :class:`~engine.strategy.StrategyInstance` kernel as backtests, with
+It drives the same :class:`~engine.strategy.instance.StrategyInstance` kernel as backtests, with
 incrementally computed indicators. A strategy error puts only this runner in ``error`` status.
 """
 
@@ -13,13 +13,13 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from engine.bars import Bar
+from engine.data.bars import Bar
+from engine.data.timeframes import parse_timeframe
 from engine.errors import ConfigError, InvalidTransitionError, StrategyError
 from engine.live.series import IncrementalSeries
-from engine.sim_config import SimConfig
-from engine.strategy import StrategyInstance, StrategySource
-from engine.timeframes import parse_timeframe
-from engine.trades import Trade
+from engine.strategy.fills import SimConfig
+from engine.strategy.instance import StrategyInstance, StrategySource
+from engine.strategy.trades import Trade
 
 RUNNER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.bars import Bar
-from engine.indicators import REGISTRY, IncrementalIndicator, WindowFields
+from engine.data.bars import Bar
+from engine.indicators.registry import REGISTRY, IncrementalIndicator, WindowFields
 
 SeriesKey = tuple[str, tuple[float, ...]]
 HISTORY_KEPT = 5_000
@@ -39,7 +39,7 @@ def _label(name: str, args: tuple[float, ...]) -> str:
 
 
 class IncrementalSeries:
-    """SeriesProvider for live runners (see :class:`engine.strategy.SeriesProvider`)."""
+    """SeriesProvider for live runners (see :class:`engine.strategy.instance.SeriesProvider`)."""
 
     def __init__(self) -> None:
         self._bars: deque[tuple[float, float, float, float, float]] = deque(maxlen=HISTORY_KEPT)

@@ -19,7 +19,7 @@ from alembic.config import Config
 from sqlalchemy.engine import URL, Connection, Engine
 
 from engine.errors import ConfigError
-from engine.settings import Settings
+from engine.platform.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000

@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy
 
 from app import create_app
-from engine.redis_server import EmbeddedRedis
-from engine.services import build_services
-from engine.settings import Settings
-from engine.strategy_store import MAX_CODE_BYTES
+from engine.platform.redis_server import EmbeddedRedis
+from engine.platform.services import build_services
+from engine.platform.settings import Settings
+from engine.strategy.store import MAX_CODE_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 EMPTY = (ROOT / "lua-strategies" / "templates" / "empty.lua").read_text("utf-8")

@@ -18,8 +18,8 @@ import sqlalchemy
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.remote.remote_connection import RemoteConnection
 
-from engine.services import Services, build_services
-from engine.settings import Settings
+from engine.platform.services import Services, build_services
+from engine.platform.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -17,9 +17,9 @@ import pytest
 from selenium.webdriver.common.keys import Keys
 
 from app import create_app
-from engine.launcher import child_env
-from engine.services import build_services
-from engine.settings import Settings
+from engine.platform.launcher import child_env
+from engine.platform.services import build_services
+from engine.platform.settings import Settings
 from engine.storage.db import make_engine
 
 pytestmark = [

@@ -10,7 +10,7 @@ import pytest
 
 from components import runner_chart
 from components.runner_chart import chart_timeframes, parse_call, strategy_indicators
-from engine.indicators import compute_indicator
+from engine.indicators.registry import compute_indicator
 
 T0 = 1_704_067_200_000  # 2024-01-01 00:00 UTC
 MIN = 60_000

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from app import create_app
-from engine.services import build_services
+from engine.platform.services import build_services
 from engine.storage.db import make_engine
 
 

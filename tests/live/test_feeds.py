@@ -7,7 +7,7 @@ import bisect
 import numpy as np
 import pytest
 
-from engine.csv_io import load_csv
+from engine.data.csv_io import load_csv
 from engine.live.feeds import ExchangeFeed, ReplayFeed, SimulatedLiveFeed
 
 MINUTE = 60_000
@@ -123,7 +123,7 @@ def test_replay_setting_serves_csv_history_resampled(tmp_path, shared_data):
     from dataclasses import replace
 
     from engine.live.engine import feed_factory_for
-    from engine.settings import Settings
+    from engine.platform.settings import Settings
 
     shutil.copy(shared_data / "ALTBTC-1m.csv", tmp_path / "BTCUSDT.csv")
     settings = replace(Settings.from_env({}), feed_source="replay", replay_dir=tmp_path)

@@ -7,16 +7,16 @@ import shutil
 import pytest
 import redis
 
-from engine.backtest import run_backtest
+from engine.backtest.run import run_backtest
+from engine.data.simulated import generate_history
 from engine.live.client import EngineClient
 from engine.live.engine import TradingEngine
 from engine.live.keys import Keys
 from engine.live.runner import LiveRunner, RunnerConfig, RunnerStatus
-from engine.sim_config import SimConfig
-from engine.simfeed import generate_history
 from engine.storage.db import make_engine
 from engine.storage.runner_store import RunnerStore
-from engine.strategy import StrategySource
+from engine.strategy.fills import SimConfig
+from engine.strategy.instance import StrategySource
 from tests.conftest import EXAMPLES, LUA_FIXTURES, ROOT
 
 

@@ -1,0 +1,99 @@
+"""One frozen ``Settings`` read from the environment once and passed down (never a global)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Where things live and how the processes find each other.
+
+    Environment: ``TRADESIM_DATA_DIR`` (default ``./data`` in the project), ``REDIS_URL``
+    (default: an embedded server started by ``tradesim up``), ``DATABASE_URL`` (default: SQLite
+    file in the data dir), ``TRADESIM_HOST``/``TRADESIM_PORT`` (web, default 127.0.0.1:8050),
+    ``TRADESIM_STRATEGY_DIR`` (default ``lua-strategies``), ``TRADESIM_KEY_PREFIX``
+    (``tradesim:``), ``TRADESIM_FEED_INTERVAL`` (seconds between simulated bars, default 1),
+    ``TRADESIM_FEED`` (``simulated``; ``exchange``: crypto symbols from ``TRADESIM_EXCHANGE``,
+    default ``binanceus``, through ccxt; ``replay``: ``<SYMBOL>.csv`` files from
+    ``TRADESIM_REPLAY_DIR``, resampled to the runner's timeframe; other symbols stay simulated).
+    """
+
+    data_dir: Path
+    redis_url: str | None
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int = 8050
+    strategy_dir: Path = PROJECT_ROOT / "lua-strategies"
+    key_prefix: str = "tradesim:"
+    feed_interval_s: float = 1.0
+    feed_source: str = "simulated"
+    exchange_id: str = "binanceus"
+    replay_dir: Path | None = None
+    heartbeat_ttl_s: int = 5
+    command_timeout_s: float = 5.0
+
+    @property
+    def user_strategy_dir(self) -> Path:
+        """Where users' own strategies are saved (examples stay read-only)."""
+        return self.strategy_dir / "user"
+
+    @property
+    def log_dir(self) -> Path:
+        """Process logs of ``tradesim up``."""
+        return self.data_dir / "logs"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the environment (``os.environ`` by default); bad values raise ConfigError."""
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("TRADESIM_DATA_DIR") or PROJECT_ROOT / "data").expanduser()
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'tradesim.db'}"
+        return cls(
+            data_dir=data_dir,
+            redis_url=env.get("REDIS_URL") or None,
+            database_url=database_url,
+            host=env.get("TRADESIM_HOST", "127.0.0.1"),
+            port=_number(env, "TRADESIM_PORT", 8050, 1, 65535, int),
+            strategy_dir=Path(
+                env.get("TRADESIM_STRATEGY_DIR") or PROJECT_ROOT / "lua-strategies"
+            ).expanduser(),
+            key_prefix=env.get("TRADESIM_KEY_PREFIX", "tradesim:"),
+            feed_interval_s=_number(env, "TRADESIM_FEED_INTERVAL", 1.0, 0.001, 3600.0),
+            feed_source=_choice(
+                env, "TRADESIM_FEED", "simulated", ("simulated", "exchange", "replay")
+            ),
+            exchange_id=env.get("TRADESIM_EXCHANGE", "binanceus"),
+            replay_dir=Path(env["TRADESIM_REPLAY_DIR"]) if env.get("TRADESIM_REPLAY_DIR") else None,
+        )
+
+
+def _number(
+    env: Mapping[str, str], name: str, default: float, low: float, high: float, kind: type = float
+) -> Any:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        expected = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name}={raw!r}: expected {expected}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value}: expected {low:g}..{high:g}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name) or default
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r}: expected one of {', '.join(allowed)}")
+    return value

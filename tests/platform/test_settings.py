@@ -1,0 +1,50 @@
+"""Settings read once from the environment, with clear errors for bad values."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import ConfigError
+from engine.platform.settings import PROJECT_ROOT, Settings
+
+
+def test_defaults_need_nothing_running():
+    s = Settings.from_env({})
+    assert s.redis_url is None  # tradesim up starts an embedded Redis
+    assert s.database_url == f"sqlite:///{PROJECT_ROOT / 'data' / 'tradesim.db'}"
+    assert (s.host, s.port, s.feed_source) == ("127.0.0.1", 8050, "simulated")
+    assert s.user_strategy_dir == PROJECT_ROOT / "lua-strategies" / "user"
+
+
+def test_environment_overrides(tmp_path):
+    s = Settings.from_env(
+        {
+            "TRADESIM_DATA_DIR": str(tmp_path),
+            "REDIS_URL": "redis://h:1/2",
+            "DATABASE_URL": "postgresql://db/x",
+            "TRADESIM_PORT": "9001",
+            "TRADESIM_FEED_INTERVAL": "0.25",
+            "TRADESIM_FEED": "exchange",
+        }
+    )
+    assert (s.data_dir, s.redis_url, s.database_url) == (
+        tmp_path,
+        "redis://h:1/2",
+        "postgresql://db/x",
+    )
+    assert (s.port, s.feed_interval_s, s.feed_source) == (9001, 0.25, "exchange")
+    assert s.log_dir == tmp_path / "logs"
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"TRADESIM_PORT": "http"}, "TRADESIM_PORT='http': expected a whole number"),
+        ({"TRADESIM_PORT": "70000"}, "expected 1..65535"),
+        ({"TRADESIM_FEED_INTERVAL": "0"}, "TRADESIM_FEED_INTERVAL=0.0"),
+        ({"TRADESIM_FEED": "kraken"}, "expected one of simulated, exchange"),
+    ],
+)
+def test_bad_values_name_the_variable(env, needle):
+    with pytest.raises(ConfigError, match=needle.replace("(", r"\(")):
+        Settings.from_env(env)
