@@ -17,6 +17,7 @@
 local K = {}
 
 local sunpack, mhuge, mmax, mmin = string.unpack, math.huge, math.max, math.min
+local mtointeger = math.tointeger
 local type, next, rawget, rawset, getinfo = type, next, rawget, rawset, debug.getinfo
 local setmetatable, getmetatable, tostring, error, select = setmetatable, getmetatable, tostring, error, select
 local sformat, tconcat = string.format, table.concat
@@ -520,7 +521,8 @@ local function run_rows(data, first, last, offset)
     ts, o, h, l, c, v, b, a, p = u(fmt, data, p)
     local i = r + offset
     cur, cur_time = i, ts
-    m.timestamp, m.open, m.high, m.low, m.close, m.volume = ts, o, h, l, c, v
+    -- an integral volume is a Lua integer, as upstream passes it (string.format("%d") works)
+    m.timestamp, m.open, m.high, m.low, m.close, m.volume = ts, o, h, l, c, mtointeger(v) or v
     m.bid, m.ask, m.mid_price = b, a, (b + a) * 0.5
     if pending then fill_pending(o, b, a) end
     local started = state

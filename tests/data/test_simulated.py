@@ -9,7 +9,7 @@ import pytest
 
 from engine.data.bars import BarSeries
 from engine.data.csv_io import load_csv
-from engine.data.simulated import DEFAULT_START_MS, SimulatedFeed, generate_history
+from engine.data.simulated import DEFAULT_START_MS, SimulatedFeed, ar1_filter, generate_history
 from engine.data.symbols import SYMBOLS, get_symbol, periods_per_year, symbols_by_category
 from engine.data.timeframes import Timeframe
 from engine.errors import ConfigError
@@ -166,3 +166,14 @@ def test_periods_per_year(shared_data: Path) -> None:
     goog = load_csv(shared_data / "GOOG.csv")
     assert periods_per_year(goog.symbol, goog.timestamp) == 252
     assert periods_per_year(None) == 252
+
+
+@pytest.mark.parametrize("phi", [0.3, 0.818, 0.99986, 0.999999])
+def test_ar1_filter_equals_the_plain_recursion(phi):
+    """The closed-form blocks (no scipy) equal ``h[t] = phi*h[t-1] + x[t]`` done in a loop."""
+    shocks = np.random.default_rng(3).standard_normal(5000) * 0.1
+    expected, level = [], 0.7
+    for x in shocks:
+        level = phi * level + x
+        expected.append(level)
+    assert np.allclose(ar1_filter(shocks, phi, 0.7), expected, rtol=1e-12, atol=1e-12)

@@ -99,3 +99,23 @@ def test_snapshot_shows_state_position_context_and_decisions():
     assert len(decisions) == 5 and decisions[0]["bar"] == i + 1
     assert decisions[0]["function"] == "detect_opportunity" and decisions[0]["to"] == "InPosition"
     assert [d["bar"] for d in decisions] == list(range(i + 1, i - 4, -1))
+
+
+def test_upstream_guide_strategy_formats_integer_volume(shared_data):
+    """GOOG volumes are integral: ``string.format("%d", market_data.volume)`` works, as upstream."""
+    series = load_csv(shared_data / "GOOG.csv")
+    result = run_backtest(
+        StrategySource.from_file(LUA_FIXTURES / "upstream_guide.lua"),
+        series,
+        config=SimConfig(window_size=20),
+    )
+    entries = [t for t in result.runs[0].transitions if t.to_state == "InPosition"]
+    assert len(entries) > 5
+    index = {int(ms): i for i, ms in enumerate(series.timestamp)}
+    for entry in entries:
+        # "spike <%d volume> <volume .. > at <commitment bar time>", volume of the detection bar
+        _, formatted, concatenated, _, ms_text = entry.reason.split()
+        detected = index[int(ms_text)] - 1
+        # an integer prints without ".0" whether formatted with %d or concatenated
+        assert formatted == concatenated == str(int(series.volume[detected]))
+    assert {t.exit_reason for t in result.trades} >= {"signal"}
