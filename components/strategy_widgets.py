@@ -226,8 +226,8 @@ def quick_test_error(message: str, line: int | None, column: int = 1) -> html.Di
 
 # -- completions -------------------------------------------------------------------------------
 def completion_catalog() -> dict[str, Any]:
-    """Names for the editor's autocompletion, all taken from :mod:`engine.strategy.contract` (and the
-    indicator registry for signatures): see assets/editor.js for how they are offered."""
+    """Names for the editor's autocompletion, all taken from :mod:`engine.strategy.contract`
+    (and the indicator registry for signatures): see assets/editor.js for how they are offered."""
     indicators = []
     for name in contract.INDICATOR_FUNCTIONS:
         spec = REGISTRY[name]

@@ -1,4 +1,5 @@
-"""Per-trade statistics of one run (DESIGN.md, "Metrics"); re-exported by :mod:`engine.backtest.metrics`.
+"""Per-trade statistics of one run (DESIGN.md, "Metrics"); re-exported by
+:mod:`engine.backtest.metrics`.
 
 A trade with ``pnl > 0`` is a win, ``pnl < 0`` a loss; a trade with exactly zero P&L counts in
 ``num_trades`` (and in the averages over all trades) but is neither. Money amounts are in the

@@ -1,7 +1,8 @@
 """Incremental indicators: one bar at a time, O(1) per update (live runners).
 
 Every class here reproduces, bar by bar, the vectorized formula of the same name in
-:mod:`engine.indicators.registry`, so feeding bars one by one gives the values the backtester computes
+:mod:`engine.indicators.registry`, so feeding bars one by one gives the values the backtester
+computes
 over the whole series:
 
 - exponential averages copy pandas' ``ewm(adjust=False)`` update operation for operation

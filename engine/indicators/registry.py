@@ -431,7 +431,8 @@ _SPECS = (
     ),
 )
 
-#: Indicator name -> spec, for exactly the names of ``engine.strategy.contract.INDICATOR_FUNCTIONS``.
+#: Indicator name -> spec, for exactly the names of
+#: ``engine.strategy.contract.INDICATOR_FUNCTIONS``.
 REGISTRY: Mapping[str, IndicatorSpec] = MappingProxyType({s.name: s for s in _SPECS})
 
 

@@ -1,7 +1,8 @@
 """Lua strategies: source + metadata, and a running instance bound to a sandbox.
 
 :class:`StrategySource` is what a user wrote (from a file or a string). :class:`StrategyInstance`
-binds it to a :class:`~engine.strategy.sandbox.Sandbox`, an indicator provider and fill settings; the
+binds it to a :class:`~engine.strategy.sandbox.Sandbox`, an indicator provider and fill settings;
+the
 backtester and the live runner both drive the same instance type, so the same bars give the same
 trades in both.
 """

@@ -3,7 +3,8 @@
 
 Syntax errors come from compiling (never running) the code with Lua 5.4. Everything else is
 a scan over the tokens of :mod:`engine.strategy.lua_lexer` against the contract in
-:mod:`engine.strategy.contract`: required functions, indicator names, nil checks of indicator values,
+:mod:`engine.strategy.contract`: required functions, indicator names, nil checks of indicator
+values,
 action names and fields, ``@context``/``@param`` declarations and sandbox-forbidden globals.
 The scans look at token patterns, not a syntax tree, so a renamed argument (``ind`` instead of
 ``indicators``) is not followed; they are fast enough for a 500-line file in a few ms.
