@@ -1,7 +1,8 @@
 """Backtests: one strategy over a bar series, once or as seeded randomized runs.
 
 The bar loop runs inside the strategy's Lua sandbox (see :mod:`engine.strategy.sandbox`); this
-module packs the bars, drives the kernel in chunks (progress and cancellation between chunks), builds
+module packs the bars, drives the kernel in chunks (progress and cancellation between chunks),
+builds
 the equity curve with numpy from the closed trades, and computes the metrics.
 """
 
