@@ -27,7 +27,7 @@ from engine.live.keys import Keys
 from engine.live.publisher import Publisher
 from engine.live.runner import LiveRunner, RunnerConfig
 from engine.platform.redis_server import EmbeddedRedis
-from engine.platform.settings import PROJECT_ROOT
+from engine.platform.resources import SOURCE_ROOT as PROJECT_ROOT
 from engine.strategy.instance import StrategySource
 
 EXAMPLES = (
