@@ -19,6 +19,12 @@ from dash.exceptions import PreventUpdate
 from components import runner_form as form
 from components.runner_format import ACTION_DONE, make_toast
 from components.runner_layout import make_confirm_modal
+from components.runner_manager_layout import (
+    form_feedback,
+    make_delete_confirm_text,
+    make_offline_alert,
+    make_runners_header,
+)
 from components.runner_table import (
     BULK_DELETE,
     BULK_START,
@@ -139,22 +145,8 @@ def layout(
                 id=TOASTS,
                 className="toast-stack",
             ),
-            html.Div(
-                [
-                    html.H3("Runners", className="page-title mb-0"),
-                    html.Span("live paper trading", className="page-subtitle"),
-                    dbc.Button("+ New runner", id=NEW, color="success", className="ms-auto"),
-                ],
-                className="page-header",
-            ),
-            dbc.Alert(
-                "Engine offline: showing the last state it published. Start it with "
-                "`tradesim up`; actions are disabled until it is back.",
-                id=OFFLINE,
-                color="danger",
-                is_open=view["offline"],
-                className="py-2",
-            ),
+            make_runners_header(NEW),
+            make_offline_alert(OFFLINE, is_open=view["offline"]),
             dbc.Row(view["summary"], id=SUMMARY, className="g-2 mb-3 summary-row"),
             make_filter_bar(view["symbols"], view["strategies"]),
             html.Div(make_runner_grid(GRID, view["rows"]), className="grid-frame"),
@@ -221,7 +213,7 @@ def _row_action(clicked: dict[str, Any] | None, acks: dict[str, Any]) -> tuple[A
     if not action or not runner_id:
         raise PreventUpdate
     if action == "delete":
-        return no_update, no_update, True, _confirm_text([runner_id]), [runner_id]
+        return no_update, no_update, True, make_delete_confirm_text([runner_id]), [runner_id]
     _data, error, _exc = send(action, runner_id=runner_id)
     if error:
         toast = make_toast(f"Could not {action} {runner_id}", error, ok=False)
@@ -254,7 +246,7 @@ def _bulk(*args: Any) -> tuple[Any, ...]:
     if not ids:
         raise PreventUpdate
     if ctx.triggered_id == BULK_DELETE:
-        return no_update, no_update, True, _confirm_text(ids), ids
+        return no_update, no_update, True, make_delete_confirm_text(ids), ids
     name = "start_all" if ctx.triggered_id == BULK_START else "stop_all"
     done, error, _exc = send(name, runner_ids=ids)
     verb = "Started" if name == "start_all" else "Stopped"
@@ -263,18 +255,6 @@ def _bulk(*args: Any) -> tuple[Any, ...]:
     else:
         toast = make_toast("Done", f"{verb} {len(done or [])} runner(s).")
     return toast, _ack(acks, ids), no_update, no_update, no_update
-
-
-def _confirm_text(ids: list[str]) -> list[Any]:
-    shown = ", ".join(ids[:8]) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")
-    return [
-        html.P(["Delete ", html.B(shown), "?"]),
-        html.P(
-            "Their configuration, state, decision log and position history are removed. "
-            "This cannot be undone.",
-            className="text-muted small mb-0",
-        ),
-    ]
 
 
 @callback(
@@ -421,23 +401,11 @@ def _submit(_n: int | None, *args: Any) -> tuple[Any, ...]:
         )
         if message is None:
             toast = make_toast("Runner created", f"{values['runner_id']} is running.")
-            cleared = _form_outputs({}, None, names)
+            cleared = form_feedback({}, None, names)
             return (False, *cleared, toast, _ack(acks, [values["runner_id"]]), "")
         field = form.engine_error_field(exc.code, message, exc.details, names) if exc else None
         if field:
             problems[field] = message
         else:
             general = message
-    return (True, *_form_outputs(problems, general, names), no_update, no_update, no_update)
-
-
-def _form_outputs(problems: dict[str, str], general: str | None, names: list[str]) -> list[Any]:
-    return [
-        general or "",
-        general is not None,
-        *[problems.get(f, "") for f in form.FIELDS],
-        "runner_id" in problems,
-        "window_size" in problems,
-        [problems.get(f"param:{n}", "") for n in names],
-        [f"param:{n}" in problems for n in names],
-    ]
+    return (True, *form_feedback(problems, general, names), no_update, no_update, no_update)
