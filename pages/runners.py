@@ -18,13 +18,7 @@ from dash.exceptions import PreventUpdate
 
 from components import runner_form as form
 from components.runner_format import ACTION_DONE, make_toast
-from components.runner_layout import make_confirm_modal
-from components.runner_manager_layout import (
-    form_feedback,
-    make_delete_confirm_text,
-    make_offline_alert,
-    make_runners_header,
-)
+from components.runner_layout import make_confirm_modal, make_offline_alert, make_runners_header
 from components.runner_table import (
     BULK_DELETE,
     BULK_START,
@@ -213,7 +207,7 @@ def _row_action(clicked: dict[str, Any] | None, acks: dict[str, Any]) -> tuple[A
     if not action or not runner_id:
         raise PreventUpdate
     if action == "delete":
-        return no_update, no_update, True, make_delete_confirm_text([runner_id]), [runner_id]
+        return no_update, no_update, True, _confirm_text([runner_id]), [runner_id]
     _data, error, _exc = send(action, runner_id=runner_id)
     if error:
         toast = make_toast(f"Could not {action} {runner_id}", error, ok=False)
@@ -246,7 +240,7 @@ def _bulk(*args: Any) -> tuple[Any, ...]:
     if not ids:
         raise PreventUpdate
     if ctx.triggered_id == BULK_DELETE:
-        return no_update, no_update, True, make_delete_confirm_text(ids), ids
+        return no_update, no_update, True, _confirm_text(ids), ids
     name = "start_all" if ctx.triggered_id == BULK_START else "stop_all"
     done, error, _exc = send(name, runner_ids=ids)
     verb = "Started" if name == "start_all" else "Stopped"
@@ -255,6 +249,18 @@ def _bulk(*args: Any) -> tuple[Any, ...]:
     else:
         toast = make_toast("Done", f"{verb} {len(done or [])} runner(s).")
     return toast, _ack(acks, ids), no_update, no_update, no_update
+
+
+def _confirm_text(ids: list[str]) -> list[Any]:
+    shown = ", ".join(ids[:8]) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")
+    return [
+        html.P(["Delete ", html.B(shown), "?"]),
+        html.P(
+            "Their configuration, state, decision log and position history are removed. "
+            "This cannot be undone.",
+            className="text-muted small mb-0",
+        ),
+    ]
 
 
 @callback(
@@ -401,11 +407,11 @@ def _submit(_n: int | None, *args: Any) -> tuple[Any, ...]:
         )
         if message is None:
             toast = make_toast("Runner created", f"{values['runner_id']} is running.")
-            cleared = form_feedback({}, None, names)
+            cleared = form.form_feedback({}, None, names)
             return (False, *cleared, toast, _ack(acks, [values["runner_id"]]), "")
         field = form.engine_error_field(exc.code, message, exc.details, names) if exc else None
         if field:
             problems[field] = message
         else:
             general = message
-    return (True, *form_feedback(problems, general, names), no_update, no_update, no_update)
+    return (True, *form.form_feedback(problems, general, names), no_update, no_update, no_update)
