@@ -163,9 +163,13 @@ def download(
                 f"cancelled after {pages} page(s), {fetched} candle(s) fetched", source=client.id
             )
         since = cursor
+
+        def fetch(since: int = since) -> Any:
+            return client.fetch_ohlcv(market, tf.value, since=since, limit=PAGE_LIMIT)
+
         rows = _retrying(
             client,
-            lambda since=since: client.fetch_ohlcv(market, tf.value, since=since, limit=PAGE_LIMIT),
+            fetch,
             f"fetch_ohlcv {market} {tf.value} since {since}",
             retries=retries,
             sleep=sleep,

@@ -57,7 +57,9 @@ class CollectionStore:
         }
         try:
             with self.engine.begin() as conn:
-                job_id = conn.execute(sa.insert(_JOBS).values(**values)).inserted_primary_key[0]
+                key = conn.execute(sa.insert(_JOBS).values(**values)).inserted_primary_key
+                assert key is not None
+                job_id = key[0]
         except sa.exc.IntegrityError:
             raise CollectionExists(
                 f"a collection for {source} {symbol} {timeframe} exists already: edit that one"
@@ -121,7 +123,9 @@ class CollectionStore:
             "rq_job_id": rq_job_id,
         }
         with self.engine.begin() as conn:
-            sid = conn.execute(sa.insert(_SESSIONS).values(**values)).inserted_primary_key[0]
+            key = conn.execute(sa.insert(_SESSIONS).values(**values)).inserted_primary_key
+            assert key is not None
+            sid = key[0]
         session = self.get_session(int(sid))
         assert session is not None
         return session

@@ -143,7 +143,7 @@ class Candle(Base):
     """
 
     __tablename__ = "candles"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy's own attribute)
 
     series_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     """``candle_series.id``; no foreign key: a per-row check would halve bulk-insert speed,

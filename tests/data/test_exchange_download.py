@@ -95,7 +95,7 @@ def test_an_unreachable_exchange_fails_with_the_reason(store, rows) -> None:
             raise ccxt.ExchangeNotAvailable("binanceus GET /api/v3/klines 503 Service Unavailable")
 
     recorded.fail = down
-    with pytest.raises(DataError, match="after 3 attempts.*503 Service Unavailable"):
+    with pytest.raises(DataError, match=r"after 3 attempts.*503 Service Unavailable"):
         download(
             recorded.exchange,
             store,
@@ -112,10 +112,10 @@ def test_an_unreachable_exchange_fails_with_the_reason(store, rows) -> None:
 def test_unknown_market_and_cancel(store, rows) -> None:
     now = rows[-1][0] / 1000
     recorded = RecordedBinanceUS(lambda: now)
-    with pytest.raises(ConfigError, match="no market 'DOGE/EUR'"):
+    with pytest.raises(ConfigError, match=r"no market 'DOGE/EUR'"):
         market_symbol(recorded.exchange, "DOGE/EUR")
     calls = iter(range(100))
-    with pytest.raises(DownloadCancelled, match="cancelled after 2 page"):
+    with pytest.raises(DownloadCancelled, match=r"cancelled after 2 page"):
         download(
             recorded.exchange,
             store,
