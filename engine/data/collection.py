@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.data.bars import Gap
 from engine.data.exchange import Cancel, DownloadCancelled, Progress, download
@@ -21,6 +21,10 @@ from engine.data.sessions import calendar_for, find_gaps
 from engine.data.timeframes import Timeframe, parse_timeframe
 from engine.errors import ConfigError
 from engine.storage.candle_store import CandleStore
+from engine.storage.collection_store import CollectionStore
+
+if TYPE_CHECKING:
+    from engine.platform.services import JobQueue
 
 MAX_BACKOFF_S = 6 * 3600
 _DAILY_DELAY = timedelta(minutes=5)  # after the daily close (00:00 UTC)
@@ -149,3 +153,37 @@ def _repair(
         added += result.added
         covered_to = max(gap.end_ms, result.last_ms or gap.end_ms, page_end)
     return added
+
+
+COLLECT_JOB = "jobs.data.collect_job"
+QUEUE = "data"
+
+
+def schedule(
+    jobs: JobQueue, store: CollectionStore, job: dict[str, Any], *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Enqueue the job's next scheduled run with RQ's scheduler (``enqueue_at``) and record
+    it; the run it replaces (if any) is dropped, so each job has one pending run."""
+    moment = now or datetime.now(UTC)
+    if job.get("scheduled_job_id"):
+        jobs.cancel(job["scheduled_job_id"])
+    due = (
+        moment
+        if job.get("last_run_at") is None
+        else next_run(
+            job["timeframe"], moment, interval_s=job["interval_s"], failures=job["failures"]
+        )
+    )
+    rq_id = jobs.enqueue(
+        QUEUE, COLLECT_JOB, {"collection_id": job["id"], "scheduled": True}, at=due
+    )
+    updated = store.update_job(job["id"], scheduled_job_id=rq_id, next_run_at=due)
+    assert updated is not None
+    return updated
+
+
+def unschedule(jobs: JobQueue, store: CollectionStore, job: dict[str, Any]) -> None:
+    """Drop the job's pending run."""
+    if job.get("scheduled_job_id"):
+        jobs.cancel(job["scheduled_job_id"])
+    store.update_job(job["id"], scheduled_job_id=None, next_run_at=None)
