@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -125,7 +126,7 @@ def test_simulated_history_is_served_by_default(client) -> None:
     got = data(client.get("/api/history/SOLUSDT?timeframe=4h&limit=30"))
     assert got["source"] == "sim" and got["count"] == 30
     times = [b["time"] for b in got["bars"]]
-    assert all(b - a == 4 * HOUR for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a == 4 * HOUR for a, b in itertools.pairwise(times))
 
 
 def test_openapi_describes_the_new_routes(client) -> None:
