@@ -119,11 +119,16 @@ def run_collection(
         outcome.bars_added += _repair(client, store, symbol, tf, gaps, cancel, now, sleep)
         times = store.times(source, symbol, tf.value, start_ms=since_ms)
         left = find_gaps(times, tf.value, calendar).gaps
-        outcome.gaps_filled = max(0, len(gaps) - len(left))
+        outcome.gaps_filled = sum(1 for g in gaps if not _overlaps(g, left))
         outcome.unfilled = [[g.start_ms, g.end_ms, g.missing_bars] for g in left]
     latest = store.read(source, symbol, tf.value, limit=1, latest=True)
     outcome.last_bar_ms = int(latest.timestamp[-1]) if len(latest) else None
     return outcome
+
+
+def _overlaps(gap: Gap, others: list[Gap]) -> bool:
+    """Whether any of ``others`` (sorted) has a missing bar inside ``gap``."""
+    return any(o.start_ms <= gap.end_ms and o.end_ms >= gap.start_ms for o in others)
 
 
 def _repair(
