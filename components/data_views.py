@@ -65,20 +65,20 @@ def coverage_rows(coverage: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
 def make_coverage_grid(grid_id: str, rows: list[dict[str, Any]]) -> dag.AgGrid:
     """The coverage table; a click on a row selects that series for the preview."""
     columns = [
-        {"field": "symbol", "pinned": "left", "width": 120},
-        {"field": "timeframe", "headerName": "TF", "width": 70},
-        {"field": "source", "width": 140},
-        {"field": "first", "width": 150},
-        {"field": "last", "width": 150},
-        {"field": "bars", "type": "numericColumn", "width": 100},
+        {"field": "symbol", "pinned": "left", "width": 100},
+        {"field": "timeframe", "headerName": "TF", "width": 60},
+        {"field": "source", "width": 125},
+        {"field": "first", "width": 135},
+        {"field": "last", "width": 135},
+        {"field": "bars", "type": "numericColumn", "width": 90},
         {
             "field": "gaps",
             "type": "numericColumn",
-            "width": 80,
+            "width": 70,
             "tooltipValueGetter": {"function": "params.data.missing + ' missing bars'"},
             "cellClassRules": {"text-danger": "params.value > 0"},
         },
-        {"field": "last_collection", "headerName": "Last collection", "width": 150},
+        {"field": "last_collection", "headerName": "Last collection", "width": 135},
         {"field": "status", "flex": 1, "minWidth": 90, "cellClassRules": _status_classes()},
     ]
     return dag.AgGrid(
@@ -270,6 +270,7 @@ def session_rows(sessions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         unfilled = s.get("unfilled") or []
         rows.append(
             {
+                "key": str(s["id"]),
                 "id": s["id"],
                 "started": str(s["started_at"])[:19].replace("T", " "),
                 "kind": s["kind"],
@@ -300,7 +301,7 @@ def make_sessions_grid(grid_id: str, rows: list[dict[str, Any]]) -> dag.AgGrid:
         id=grid_id,
         rowData=rows,
         columnDefs=columns,
-        getRowId="String(params.data.id)",
+        getRowId="params.data.key",
         defaultColDef={"sortable": True, "resizable": True, "suppressMovable": True},
         dashGridOptions={
             "theme": GRID_THEME,
