@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from engine.data.bars import BarSeries
 from engine.data.history import MarketData
 from engine.data.simulated import generate_history
 from engine.platform.settings import Settings
@@ -28,39 +29,41 @@ def timed(action: Callable[[], object]) -> tuple[float, object]:
     return time.perf_counter() - start, result
 
 
+def measure(folder: Path, series: BarSeries) -> dict[str, float]:
+    """Seconds of each operation on a fresh database in ``folder``."""
+    first, last = int(series.timestamp[0]), int(series.timestamp[-1])
+    db = make_engine(
+        Settings(data_dir=folder, redis_url=None, database_url=f"sqlite:///{folder}/b.db")
+    )
+    store = CandleStore(db)
+    data = MarketData(store)
+    figures = {
+        "import": timed(lambda: store.insert("csv:bench", series)),
+        "re-import": timed(lambda: store.insert("csv:bench", series)),
+        "range read 1m": timed(
+            lambda: store.read("csv:bench", "BTCUSDT", "1m", start_ms=first, end_ms=last)
+        ),
+        "resampled read 1h": timed(
+            lambda: data.read("BTCUSDT", "1h", source="csv:bench", start_ms=first, end_ms=last)
+        ),
+        "coverage + gaps": timed(data.coverage),
+    }
+    db.dispose()
+    assert figures["import"][1] == BARS and figures["re-import"][1] == 0
+    assert len(figures["range read 1m"][1]) == BARS  # type: ignore[arg-type]
+    return {name: seconds for name, (seconds, _) in figures.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     series = generate_history("BTCUSDT", "1m", BARS, seed=1)
-    first, last = int(series.timestamp[0]), int(series.timestamp[-1])
     best: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
-            folder = Path(tmp) / str(run)
-            db = make_engine(
-                Settings(data_dir=folder, redis_url=None, database_url=f"sqlite:///{folder}/b.db")
-            )
-            store = CandleStore(db)
-            data = MarketData(store)
-            figures = {
-                "import": timed(lambda: store.insert("csv:bench", series)),
-                "re-import": timed(lambda: store.insert("csv:bench", series)),
-                "range read 1m": timed(
-                    lambda: store.read("csv:bench", "BTCUSDT", "1m", start_ms=first, end_ms=last)
-                ),
-                "resampled read 1h": timed(
-                    lambda: data.read(
-                        "BTCUSDT", "1h", source="csv:bench", start_ms=first, end_ms=last
-                    )
-                ),
-                "coverage + gaps": timed(data.coverage),
-            }
-            assert figures["import"][1] == BARS and figures["re-import"][1] == 0
-            assert len(figures["range read 1m"][1]) == BARS  # type: ignore[arg-type]
-            for name, (seconds, _) in figures.items():
+            for name, seconds in measure(Path(tmp) / str(run), series).items():
                 best[name] = min(best.get(name, float("inf")), seconds)
-            db.dispose()
     print(f"candle store, SQLite, {BARS:,} 1-minute bars (best of {args.runs}):")
     for name, seconds in best.items():
         target = {"import": 5.0, "range read 1m": 1.0}.get(name)
