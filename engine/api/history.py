@@ -215,24 +215,37 @@ def session_json(session: dict[str, Any], live: dict[str, Any] | None) -> dict[s
 
 
 def list_sessions(services: Services, request: ApiRequest) -> ApiResponse:
-    """Downloads and collection runs, newest first (``active=1``: queued/running only)."""
+    """Downloads and collection runs, newest first (``active=1``: queued/running only).
+
+    A run whose RQ job ended without closing its session (its worker was killed) or vanished
+    is marked failed here with the reason, so nothing stays "running" forever."""
     active = request.query.get("active") in ("1", "true", "yes")
     limit = _int(request, "limit", 50, 1, 500)
-    rows = CollectionStore(services.db).list_sessions(
-        status=("queued", "running") if active else None, limit=limit
-    )
+    store = CollectionStore(services.db)
+    rows = store.list_sessions(status=("queued", "running") if active else None, limit=limit)
     jobs = services.jobs
-    return ok(
-        [
-            session_json(
-                s,
-                jobs.progress(s["rq_job_id"])
-                if jobs is not None and s["rq_job_id"] and s["status"] in ("queued", "running")
-                else None,
-            )
-            for s in rows
-        ]
-    )
+    out = []
+    for s in rows:
+        live = None
+        if jobs is not None and s["rq_job_id"] and s["status"] in ("queued", "running"):
+            live = jobs.progress(s["rq_job_id"])
+            reason = _abandoned(s, live)
+            if reason:
+                store.update_session(s["id"], status="failed", error=reason)
+                s = store.get_session(s["id"]) or s
+                live = None
+        out.append(session_json(s, live))
+    return ok(out)
+
+
+def _abandoned(session: dict[str, Any], live: dict[str, Any] | None) -> str | None:
+    """Why an open session will never be closed by its job, or None while it may still be."""
+    age = (datetime.now(UTC) - session["started_at"]).total_seconds()
+    if live is None:
+        return "the job is gone from the queue (Redis was reset?)" if age > 30 else None
+    if live["status"] in ("failed", "stopped", "canceled"):
+        return f"the job ended as {live['status']} without finishing (its worker stopped?)"
+    return None
 
 
 def cancel_session(services: Services, request: ApiRequest) -> ApiResponse:

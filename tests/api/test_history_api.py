@@ -183,3 +183,25 @@ def test_scheduled_sim_collection_runs_on_rq_scheduler_and_reschedules(env, clie
     assert after["scheduled_job_id"] not in registry.get_job_ids()
     assert data(client.delete(f"/api/collection/{job['id']}")) == {"deleted": job["id"]}
     problem(client.post(f"/api/collection/{job['id']}/run"), 404, "no collection job")
+
+
+def test_a_session_whose_job_vanished_is_marked_failed(env, client) -> None:
+    from datetime import timedelta
+
+    from engine.storage.collection_store import CollectionStore
+    from engine.storage.db import make_engine
+
+    db = make_engine(Settings.from_env())
+    store = CollectionStore(db)
+    session = store.start_session(
+        kind="download",
+        source="binanceus",
+        symbol="BTCUSDT",
+        timeframe="1m",
+        rq_job_id="download-gone",
+    )
+    store.update_session(session["id"], started_at=datetime.now(UTC) - timedelta(minutes=5))
+    (row,) = [s for s in data(client.get("/api/market-data/sessions")) if s["id"] == session["id"]]
+    assert row["status"] == "failed" and "gone from the queue" in row["error"]
+    problem(client.delete(f"/api/market-data/sessions/{session['id']}"), 409, "is failed")
+    db.dispose()
