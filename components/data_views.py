@@ -67,9 +67,9 @@ def make_coverage_grid(grid_id: str, rows: list[dict[str, Any]]) -> dag.AgGrid:
     columns = [
         {"field": "symbol", "pinned": "left", "width": 100},
         {"field": "timeframe", "headerName": "TF", "width": 60},
-        {"field": "source", "width": 125},
-        {"field": "first", "width": 135},
-        {"field": "last", "width": 135},
+        {"field": "source", "width": 120},
+        {"field": "first", "width": 130},
+        {"field": "last", "width": 130},
         {"field": "bars", "type": "numericColumn", "width": 90},
         {
             "field": "gaps",
@@ -78,7 +78,7 @@ def make_coverage_grid(grid_id: str, rows: list[dict[str, Any]]) -> dag.AgGrid:
             "tooltipValueGetter": {"function": "params.data.missing + ' missing bars'"},
             "cellClassRules": {"text-danger": "params.value > 0"},
         },
-        {"field": "last_collection", "headerName": "Last collection", "width": 135},
+        {"field": "last_collection", "headerName": "Last collection", "width": 130},
         {"field": "status", "flex": 1, "minWidth": 90, "cellClassRules": _status_classes()},
     ]
     return dag.AgGrid(
