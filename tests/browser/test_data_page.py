@@ -169,6 +169,18 @@ def test_import_preview_and_collect_in_the_browser(
     wait_until(
         lambda: "No data jobs running" in text(dash_duo, "#data-jobs"), what="the job to finish"
     )
-    log = text(dash_duo, "#data-sessions")
-    assert log.count("collection") == 2 and "failed" not in log
+    script = (
+        "return Array.from(document.querySelectorAll("
+        "'#data-sessions .ag-center-cols-container [col-id=' + arguments[0] + ']'))"
+        ".map(e => e.innerText)"
+    )
+    kinds = wait_until(
+        lambda: (
+            len(dash_duo.driver.execute_script(script, "kind")) == 2
+            and dash_duo.driver.execute_script(script, "kind")
+        ),
+        what="two sessions in the log",
+    )
+    assert kinds == ["collection", "collection"]
+    assert dash_duo.driver.execute_script(script, "status") == ["ok", "ok"]
     assert dash_duo.get_logs() == []
