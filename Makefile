@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python -m benchmarks.bench_sandbox
 	$(BIN)/python -m benchmarks.bench_validator
 	$(BIN)/python -m benchmarks.bench_data
+	$(BIN)/python -m benchmarks.bench_candles
 	$(BIN)/python -m benchmarks.bench_engine_load --runners 200 --rate 50 --seconds 20
 	$(BIN)/python -m benchmarks.bench_ui_callbacks
 

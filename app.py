@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from flask import Flask, Response, request
 
 from components.shell import SHELL_INTERVAL, SHELL_STATUS, engine_status_badge, make_shell
 from engine.api import ROUTES, ApiRequest, Route
-from engine.api.core import MAX_BODY_BYTES, error, handle
+from engine.api.core import MAX_UPLOAD_BYTES, error, handle
 from engine.errors import TradeSimError
 from engine.platform.resources import shipped_dir
 from engine.platform.services import Services, build_services
@@ -38,8 +39,12 @@ def create_app(services: Services) -> dash.Dash:
         serve_locally=True,
         update_title=None,
     )
+    if services.jobs is None:
+        from jobs.queue import RQJobQueue
+
+        services = replace(services, jobs=RQJobQueue(services.redis))
     app.server.extensions["tradesim"] = services
-    app.server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.server.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES  # per route: Route.max_body
     register_api(app.server, services)
     app.server.register_error_handler(413, _too_large)
     # registered per app: a module-level dash.callback would go to the first app only
@@ -64,6 +69,8 @@ def register_api(server: Flask, services: Services) -> None:
 def _view(route: Route, services: Services) -> Any:
     def view(**path: str) -> Response:
         body = None
+        if (request.content_length or 0) > route.max_body:
+            return _too_large_for(route.max_body)
         if request.method in ("POST", "PUT", "PATCH") and request.content_length:
             raw = request.get_data(cache=False)
             try:
@@ -77,8 +84,11 @@ def _view(route: Route, services: Services) -> Any:
 
 
 def _too_large(_exc: Exception) -> Response:
-    kib = MAX_BODY_BYTES // 1024
-    return _json(error(413, "too_large", f"request body is larger than {kib} KiB"))
+    return _too_large_for(MAX_UPLOAD_BYTES)
+
+
+def _too_large_for(limit: int) -> Response:
+    return _json(error(413, "too_large", f"request body is larger than {limit // 1024} KiB"))
 
 
 def _json(response: Any) -> Response:

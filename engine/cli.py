@@ -100,6 +100,19 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     i = data_sub.add_parser("info", help="summarize a CSV file: bars, timeframe, gaps")
     i.add_argument("file")
     i.set_defaults(handler=_cmd_data_info)
+    m = data_sub.add_parser("import", help="store a CSV file in the candle database")
+    m.add_argument("file")
+    m.add_argument("--symbol", required=True, help="symbol to store it under, e.g. BTCUSDT")
+    m.add_argument("--timeframe", help="store as this timeframe (resamples finer data)")
+    m.add_argument("--source", help="source name (default csv:<file stem>)")
+    m.set_defaults(handler=_cmd_data_import)
+    d = data_sub.add_parser("download", help="download exchange candles through ccxt")
+    d.add_argument("--exchange", default="binanceus", help="ccxt exchange id (binanceus)")
+    d.add_argument("--symbol", required=True, help="market, e.g. BTC/USDT")
+    d.add_argument("--timeframe", default="1m")
+    d.add_argument("--since", required=True, help="start: YYYY-MM-DD, ISO-8601 or epoch ms")
+    d.add_argument("--until", help="end (default: now; the forming candle is never stored)")
+    d.set_defaults(handler=_cmd_data_download)
 
 
 def _add_strategy(sub: argparse._SubParsersAction) -> None:
@@ -220,8 +233,8 @@ def _cmd_data_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_info(args: argparse.Namespace) -> int:
-    from engine.data.bars import detect_gaps
     from engine.data.csv_io import load_csv
+    from engine.data.sessions import calendar_for, find_gaps
 
     series = load_csv(args.file)
     print(
@@ -229,9 +242,82 @@ def _cmd_data_info(args: argparse.Namespace) -> int:
         f"{series.timeframe or 'irregular'}"
     )
     if series.timeframe:
-        gaps = detect_gaps(series)
-        missing = sum(g.missing_bars for g in gaps)
-        print(f"gaps: {len(gaps)} ({missing} missing bars)")
+        calendar = calendar_for(series.symbol, series.timeframe, series.timestamp)
+        report = find_gaps(series.timestamp, series.timeframe, calendar)
+        print(f"gaps: {len(report.gaps)} ({report.missing} missing bars; {calendar} sessions)")
+    return 0
+
+
+def _candle_store():  # type: ignore[no-untyped-def]
+    from engine.platform.settings import Settings
+    from engine.storage.candle_store import CandleStore
+    from engine.storage.db import make_engine
+
+    return CandleStore(make_engine(Settings.from_env()))
+
+
+def _cmd_data_import(args: argparse.Namespace) -> int:
+    from engine.data.history import MarketData
+
+    t0 = time.perf_counter()
+    store = _candle_store()
+    result = MarketData(store).import_csv(
+        args.file, symbol=args.symbol, timeframe=args.timeframe, source=args.source
+    )
+    store.engine.dispose()
+    print(
+        f"imported {result.bars:,} {result.timeframe} bars of {result.symbol} as "
+        f"{result.source}: {result.added:,} new, {result.bars - result.added:,} already stored "
+        f"({time.perf_counter() - t0:.2f} s)"
+    )
+    return 0
+
+
+def _parse_when(text: str, option: str) -> int:
+    from datetime import UTC, datetime
+
+    if text.strip().lstrip("-").isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"{option} {text!r}: use YYYY-MM-DD, an ISO-8601 time or epoch ms"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _cmd_data_download(args: argparse.Namespace) -> int:
+    from engine.data.exchange import download, make_client
+
+    since = _parse_when(args.since, "--since")
+    until = _parse_when(args.until, "--until") if args.until else None
+    store = _candle_store()
+    t0 = time.perf_counter()
+
+    def progress(fetched: int, expected: int) -> None:
+        print(f"\r{fetched:,} / {expected:,} candles", end="", file=sys.stderr, flush=True)
+
+    try:
+        result = download(
+            make_client(args.exchange),
+            store,
+            args.symbol,
+            args.timeframe,
+            since,
+            until_ms=until,
+            progress=progress,
+        )
+    finally:
+        store.engine.dispose()
+        print(file=sys.stderr)
+    print(
+        f"downloaded {result.fetched:,} {args.timeframe} candles of {args.symbol} from "
+        f"{args.exchange} in {result.pages} page(s): {result.added:,} new "
+        f"({time.perf_counter() - t0:.1f} s)"
+    )
     return 0
 
 

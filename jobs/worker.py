@@ -20,7 +20,7 @@ def main() -> int:
         return 2
     connection = redis.Redis.from_url(settings.redis_url)
     queues = [Queue(name, connection=connection) for name in QUEUES]
-    Worker(queues, connection=connection).work(with_scheduler=False)
+    Worker(queues, connection=connection).work(with_scheduler=True)
     return 0
 
 

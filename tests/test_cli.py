@@ -135,3 +135,58 @@ def test_bad_input_is_one_clear_line_and_exit_2(args, needle, capsys):
     err = capsys.readouterr().err
     assert needle in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_data_import_is_idempotent_and_info_knows_sessions(
+    shared_data, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("TRADESIM_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    args = ["data", "import", str(shared_data / "EURUSD.csv"), "--symbol", "EUR/USD"]
+    assert main(args) == 0
+    assert "imported 5,000 1h bars of EURUSD as csv:eurusd: 5,000 new" in capsys.readouterr().out
+    assert main([*args, "--timeframe", "4h"]) == 0  # resampled into its own series
+    assert main(args) == 0
+    assert "0 new, 5,000 already stored" in capsys.readouterr().out.splitlines()[-1]
+    from engine.data.bars import resample
+    from engine.platform.settings import Settings
+    from engine.storage.candle_store import CandleStore
+    from engine.storage.db import make_engine
+
+    db = make_engine(Settings.from_env())
+    stored = CandleStore(db).read("csv:eurusd", "EURUSD", "4h")
+    db.dispose()
+    assert stored == resample(load_csv(shared_data / "EURUSD.csv", symbol="EURUSD"), "4h")
+    assert main(["data", "info", str(shared_data / "GOOG.csv")]) == 0
+    assert "gaps: 77 (79 missing bars; weekdays sessions)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["data", "import", "missing.csv", "--symbol", "X"], "file not found"),
+        (["data", "download", "--symbol", "BTC/USDT", "--since", "soon"], "--since 'soon'"),
+        (
+            ["data", "download", "--exchange", "nope", "--symbol", "BTC/USDT", "--since", "0"],
+            "unknown exchange 'nope'",
+        ),
+    ],
+)
+def test_bad_data_input_is_one_line_and_exit_2(args, needle, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TRADESIM_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert needle in err[-1] and "Traceback" not in "".join(err)
+
+
+def test_help_and_parser_import_no_heavy_modules():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, engine.cli; engine.cli.build_parser().format_help(); "
+        "print(sorted(m for m in ('sqlalchemy', 'ccxt', 'pandas', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

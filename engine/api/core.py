@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from engine.platform.services import Services
 
 MAX_BODY_BYTES = 512 * 1024
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+"""Largest request of all (CSV imports through the API and the Data page's upload)."""
 
 _COMMAND_STATUS = {"validation": 400, "strategy_error": 400, "not_found": 404, "conflict": 409}
 
@@ -53,6 +55,7 @@ class Route:
     methods: tuple[str, ...]
     handler: Handler
     summary: str
+    max_body: int = MAX_BODY_BYTES
 
 
 class ApiError(TradeSimError):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from engine.api.collection import COLLECTION_ROUTES
 from engine.api.core import ApiRequest, ApiResponse, Route, ok
+from engine.api.history import HISTORY_ROUTES
 from engine.api.openapi import OPENAPI_ROUTES
 from engine.api.runners import RUNNER_ROUTES
 from engine.platform.services import Services
@@ -21,6 +23,8 @@ def health(services: Services, request: ApiRequest) -> ApiResponse:
 ROUTES: list[Route] = [
     Route("/health", ("GET",), health, "Liveness of web, Redis and engine"),
     *RUNNER_ROUTES,
+    *HISTORY_ROUTES,
+    *COLLECTION_ROUTES,
     *OPENAPI_ROUTES,
 ]
 

@@ -24,7 +24,7 @@ from engine.data.csv_io import load_csv
 from engine.data.symbols import get_symbol
 from engine.data.timeframes import parse_timeframe
 from engine.errors import CommandError, ConfigError, StrategyError, TradeSimError
-from engine.live.feeds import ExchangeFeed, Feed, ReplayFeed, SimulatedLiveFeed
+from engine.live.feeds import CandleSink, ExchangeFeed, Feed, ReplayFeed, SimulatedLiveFeed
 from engine.live.keys import Keys
 from engine.live.publisher import Publisher, trade_json
 from engine.live.runner import LiveRunner, RunnerConfig, RunnerStatus
@@ -69,8 +69,9 @@ def replay_feeds(folder: Path) -> FeedFactory:
     return factory
 
 
-def feed_factory_for(settings: Settings) -> FeedFactory:
-    """Simulated feeds; stored-history replay; or ccxt candles for crypto symbols."""
+def feed_factory_for(settings: Settings, candles: CandleSink | None = None) -> FeedFactory:
+    """Simulated feeds; stored-history replay; or ccxt candles for crypto symbols (written to
+    ``candles``, which also warms new runners up when it holds their history)."""
     if settings.feed_source == "replay":
         if settings.replay_dir is None:
             raise ConfigError("TRADESIM_FEED=replay needs TRADESIM_REPLAY_DIR (a folder of CSVs)")
@@ -85,7 +86,7 @@ def feed_factory_for(settings: Settings) -> FeedFactory:
         spec = get_symbol(symbol)
         if spec.asset_class != "crypto":
             return simulated_feeds(symbol, timeframe)
-        return ExchangeFeed(client, spec.display, timeframe)
+        return ExchangeFeed(client, spec.display, timeframe, store=candles)
 
     return factory
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 from engine.data.bars import Bar, BarSeries
@@ -79,12 +80,28 @@ class ReplayFeed:
         return bar
 
 
+class CandleSink(Protocol):
+    """Where an exchange feed keeps its closed candles (``engine.storage.CandleStore``)."""
+
+    def insert(self, source: str, series: BarSeries) -> int:
+        """Store bars (existing ones are kept); returns how many were new."""
+        ...
+
+    def read(
+        self, source: str, symbol: str, timeframe: str, *, start_ms: int | None = None
+    ) -> BarSeries:
+        """Stored bars from ``start_ms`` on."""
+        ...
+
+
 class ExchangeFeed:
     """Closed candles from an exchange through ccxt (Binance US by default).
 
     ``client`` is a ccxt exchange object (``ccxt.binanceus()``); tests pass an object that
     answers ``fetch_ohlcv`` from recorded responses. Rows are ``[ms, o, h, l, c, v]``; the last
-    row of a response is the candle still forming and is never emitted.
+    row of a response is the candle still forming and is never emitted. With a ``store``, every
+    closed candle is written to it (source = the exchange id) and ``history()`` starts from
+    the stored candles, fetching only the ones after them.
     """
 
     def __init__(
@@ -95,8 +112,10 @@ class ExchangeFeed:
         *,
         warmup: int = WARMUP_BARS,
         clock: Callable[[], float] = time.time,
+        store: CandleSink | None = None,
     ) -> None:
         self.client = client
+        self.store = store
         self.symbol = symbol
         self.timeframe = parse_timeframe(timeframe).value
         self._tf_ms = parse_timeframe(timeframe).ms
@@ -142,12 +161,43 @@ class ExchangeFeed:
                 )
             )
             self._last_ms = ts
+        self._save(bars)
         return bars
 
+    def _stored_key(self) -> tuple[str, str]:
+        return str(self.client.id), "".join(ch for ch in self.symbol.upper() if ch.isalnum())
+
+    def _save(self, bars: list[Bar]) -> None:
+        """Write closed candles to the store; a failing store never stops the feed."""
+        if self.store is None or not bars:
+            return
+        source, name = self._stored_key()
+        try:
+            series = BarSeries.from_bars([replace(b, symbol=name) for b in bars])
+            self.store.insert(source, series)
+        except Exception as exc:  # the database is down or locked: keep trading on the feed
+            self.last_error = f"storing candles: {type(exc).__name__}: {exc}"
+
+    def _stored(self, since: int) -> list[Bar]:
+        """Stored candles from ``since`` on (empty without a store or on a read error)."""
+        if self.store is None:
+            return []
+        source, name = self._stored_key()
+        try:
+            series = self.store.read(source, name, self.timeframe, start_ms=since)
+        except Exception as exc:  # no stored history: fetch it all
+            self.last_error = f"reading stored candles: {type(exc).__name__}: {exc}"
+            return []
+        return [replace(series.bar(i), symbol=self.symbol) for i in range(len(series))]
+
     def history(self) -> list[Bar]:
-        """The last ``warmup`` closed candles, paging by ``since`` (pages of up to 1000)."""
+        """The last ``warmup`` closed candles: stored ones first, then the rest fetched
+        paging by ``since`` (pages of up to 1000)."""
         since = int(self._clock() * 1000) - (self._warmup + 1) * self._tf_ms
-        out: list[Bar] = []
+        out = self._stored(since)
+        if out:
+            self._last_ms = out[-1].timestamp
+            since = self._last_ms + self._tf_ms
         while len(out) < self._warmup:
             page = self._fetch(since, min(1000, self._warmup - len(out) + 1))
             if not page:

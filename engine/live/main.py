@@ -20,6 +20,7 @@ import redis
 from engine.errors import ConfigError, TradeSimError
 from engine.live.engine import TradingEngine, feed_factory_for
 from engine.platform.settings import Settings
+from engine.storage.candle_store import CandleStore
 from engine.storage.db import make_engine
 from engine.storage.runner_store import RunnerStore
 
@@ -35,11 +36,12 @@ def build_engine(settings: Settings) -> TradingEngine:
         client.ping()
     except redis.RedisError as exc:
         raise ConfigError(f"cannot reach Redis at {settings.redis_url}: {exc}") from None
+    db = make_engine(settings)
     return TradingEngine(
         settings,
         client,
-        RunnerStore(make_engine(settings)),
-        feed_factory=feed_factory_for(settings),
+        RunnerStore(db),
+        feed_factory=feed_factory_for(settings, CandleStore(db)),
     )
 
 

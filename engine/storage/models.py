@@ -20,7 +20,9 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -117,3 +119,89 @@ class ClosedPosition(Base):
     bars_held: Mapped[int]
     mfe: Mapped[float]
     mae: Mapped[float]
+
+
+class CandleSeries(Base):
+    """One stored series: a (source, symbol, timeframe) whose bars are in ``candles``."""
+
+    __tablename__ = "candle_series"
+    __table_args__ = (UniqueConstraint("source", "symbol", "timeframe"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(64))
+    timeframe: Mapped[str] = mapped_column(String(8))
+
+
+class Candle(Base):
+    """One OHLCV bar; ``time`` is the open time in ms. Unique per (series = source, symbol,
+    timeframe) and time; on SQLite one B-tree keyed by (series_id, time).
+
+    Prices are float64 (SQL ``DOUBLE PRECISION``/``REAL``): the exact binary value the source
+    delivered (a CSV's decimal text or an exchange's JSON number), so they round-trip without
+    loss; money (orders, balances) is Decimal, candles are measurements.
+    """
+
+    __tablename__ = "candles"
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy's own attribute)
+
+    series_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """``candle_series.id``; no foreign key: a per-row check would halve bulk-insert speed,
+    and CandleStore is the only writer (it deletes a series' bars with the series)."""
+    time: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    open: Mapped[float]
+    high: Mapped[float]
+    low: Mapped[float]
+    close: Mapped[float]
+    volume: Mapped[float]
+
+
+class CollectionJob(Base):
+    """A scheduled collection of one (source, symbol, timeframe) series."""
+
+    __tablename__ = "collection_jobs"
+    __table_args__ = (UniqueConstraint("source", "symbol", "timeframe"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(64))
+    timeframe: Mapped[str] = mapped_column(String(8))
+    interval_s: Mapped[int]
+    since_ms: Mapped[int] = mapped_column(BigInteger)
+    """Start of the history the job keeps complete (gaps after it are repaired)."""
+    enabled: Mapped[bool]
+    status: Mapped[str] = mapped_column(String(16))
+    failures: Mapped[int]
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_bar_ms: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    scheduled_job_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CollectionSession(Base):
+    """One run of a collection or download: what it added, the gaps it found and filled."""
+
+    __tablename__ = "collection_sessions"
+    __table_args__ = (Index("ix_collection_sessions_job_id_started_at", "job_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("collection_jobs.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(64))
+    timeframe: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bars_added: Mapped[int]
+    bars_expected: Mapped[int]
+    gaps_found: Mapped[int]
+    gaps_filled: Mapped[int]
+    unfilled: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
+    """Gaps left as ``[first_ms, last_ms, missing_bars]`` (never invented)."""
+    error: Mapped[str | None] = mapped_column(Text)
+    rq_job_id: Mapped[str | None] = mapped_column(String(64))

@@ -132,3 +132,37 @@ def test_replay_setting_serves_csv_history_resampled(tmp_path, shared_data):
     assert isinstance(feed, ReplayFeed) and feed.timeframe == "5m"
     assert all(b.timestamp % (5 * MINUTE) == 0 for b in feed.history())
     assert isinstance(factory("ETHUSDT", "1m"), SimulatedLiveFeed)  # no file: simulated
+
+
+def test_exchange_feed_writes_closed_candles_and_warms_new_runners_from_the_store(
+    recorded, tmp_path
+):
+    from engine.platform.settings import Settings
+    from engine.storage.candle_store import CandleStore
+    from engine.storage.db import make_engine
+
+    series, rows = recorded
+    db = make_engine(
+        Settings(data_dir=tmp_path, redis_url=None, database_url=f"sqlite:///{tmp_path}/t.db")
+    )
+    store = CandleStore(db)
+    now = [series.timestamp[2000] / 1000 + 5]
+    client = RecordedBinance(rows, lambda: now[0])
+    client.id = "binanceus"
+    first = ExchangeFeed(client, "ALT/BTC", "1m", warmup=500, clock=lambda: now[0], store=store)
+    history = first.history()
+    now[0] += 120
+    live = [first.next_bar(), first.next_bar()]
+    stored = store.read("binanceus", "ALTBTC", "1m")
+    assert stored.timestamp.tolist() == [b.timestamp for b in history + live]
+    assert stored.close.tolist() == [b.close for b in history + live]
+    # a new runner's feed: the stored candles, then only the ones after them are fetched
+    client.calls.clear()
+    second = ExchangeFeed(client, "ALT/BTC", "1m", warmup=500, clock=lambda: now[0], store=store)
+    warm = second.history()
+    since = int(now[0] * 1000) - 501 * MINUTE
+    expected = [t for t in stored.timestamp.tolist() if t >= since][-500:]
+    assert [b.timestamp for b in warm] == expected and len(expected) > 300
+    assert warm[-1].timestamp == live[-1].timestamp and warm[-1].symbol == "ALT/BTC"
+    assert [since for since, _ in client.calls] == [live[-1].timestamp + MINUTE]
+    db.dispose()
