@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.data.bars import BarSeries
+from engine.data.candle_store import CandleStore
 from engine.data.history import MarketData
 from engine.data.simulated import generate_history
 from engine.platform.settings import Settings
-from engine.storage.candle_store import CandleStore
 from engine.storage.db import make_engine
 
 BARS = 525_600

@@ -249,8 +249,8 @@ def _cmd_data_info(args: argparse.Namespace) -> int:
 
 
 def _candle_store():  # type: ignore[no-untyped-def]
+    from engine.data.candle_store import CandleStore
     from engine.platform.settings import Settings
-    from engine.storage.candle_store import CandleStore
     from engine.storage.db import make_engine
 
     return CandleStore(make_engine(Settings.from_env()))

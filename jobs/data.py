@@ -17,12 +17,12 @@ from rq import get_current_job
 from sqlalchemy.engine import Engine
 
 from engine.data import exchange
+from engine.data.candle_store import CandleStore
 from engine.data.collection import run_collection, schedule
 from engine.data.exchange import DownloadCancelled
 from engine.data.history import SIM
 from engine.errors import TradeSimError
 from engine.platform.settings import Settings
-from engine.storage.candle_store import CandleStore
 from engine.storage.collection_store import CollectionStore
 from engine.storage.db import make_engine
 from jobs.queue import RQJobQueue

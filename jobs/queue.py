@@ -1,4 +1,4 @@
-"""The RQ implementation of ``engine.platform.services.JobQueue``."""
+"""The RQ implementation of ``engine.platform.jobqueue.JobQueue``."""
 
 from __future__ import annotations
 

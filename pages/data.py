@@ -32,10 +32,10 @@ from components.data_views import (
 from engine.api import collection as collection_api
 from engine.api import history as history_api
 from engine.api.core import ApiRequest, Handler, handle
+from engine.data.candle_store import CandleStore
 from engine.data.history import CANONICAL, series_gaps
 from engine.data.symbols import SYMBOLS
 from engine.data.timeframes import Timeframe
-from engine.storage.candle_store import CandleStore
 from pages._services import services
 
 dash.register_page(__name__, path="/data", name="Data", title="Data · Trading Simulator")

@@ -34,14 +34,14 @@ FORBIDDEN = {
     "jobs": {"dash", "flask", "pages", "components", "app"},
 }
 
-_BASE = {"errors", "platform.settings"}
+_BASE = {"errors", "platform.settings", "platform.jobqueue"}
 #: engine package -> the engine packages (or ``platform.settings``) it may import.
 ALLOWED: dict[str, set[str]] = {
-    "data": _BASE,
+    "storage": _BASE,
+    "data": _BASE | {"storage"},
     "indicators": _BASE | {"data"},
     "strategy": _BASE | {"data", "indicators"},
     "backtest": _BASE | {"data", "indicators", "strategy"},
-    "storage": _BASE | {"data"},
     "orders": _BASE | {"data", "storage"},
     "live": _BASE | {"data", "indicators", "strategy", "storage", "orders"},
     "optimize": _BASE | {"data", "indicators", "strategy", "backtest", "storage"},
@@ -71,12 +71,13 @@ def imports(source: str) -> set[str]:
 
 
 def engine_target(module: str) -> str | None:
-    """The engine package a module name belongs to (``platform.settings`` on its own)."""
+    """The engine package a module name belongs to (``platform.settings`` and
+    ``platform.jobqueue`` on their own: they import nothing from engine)."""
     parts = module.split(".")
     if parts[0] != "engine" or len(parts) < 2:
         return None
-    if parts[1] == "platform" and len(parts) > 2 and parts[2] == "settings":
-        return "platform.settings"
+    if parts[1] == "platform" and len(parts) > 2 and parts[2] in ("settings", "jobqueue"):
+        return f"platform.{parts[2]}"
     return parts[1]
 
 
@@ -136,6 +137,7 @@ def test_engine_packages_import_only_packages_below_them(package):
         ("indicators", "from engine.platform.launcher import up", ["engine.platform.launcher"]),
         ("backtest", "from engine.strategy.instance import StrategySource", []),
         ("data", "from engine.platform.settings import Settings", []),
+        ("storage", "from engine.data.bars import BarSeries", ["engine.data.bars"]),
         ("live", "from engine.errors import ConfigError", []),
     ],
 )

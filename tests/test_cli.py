@@ -149,8 +149,8 @@ def test_data_import_is_idempotent_and_info_knows_sessions(
     assert main(args) == 0
     assert "0 new, 5,000 already stored" in capsys.readouterr().out.splitlines()[-1]
     from engine.data.bars import resample
+    from engine.data.candle_store import CandleStore
     from engine.platform.settings import Settings
-    from engine.storage.candle_store import CandleStore
     from engine.storage.db import make_engine
 
     db = make_engine(Settings.from_env())

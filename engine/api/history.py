@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.api.core import MAX_UPLOAD_BYTES, ApiError, ApiRequest, ApiResponse, Route, ok
+from engine.data.candle_store import CandleStore
 from engine.data.exchange import store_symbol
 from engine.data.history import SIM, MarketData, check_source, preview_csv
 from engine.data.timeframes import parse_timeframe
-from engine.platform.services import JobQueue, Services
-from engine.storage.candle_store import CandleStore
+from engine.platform.jobqueue import JobQueue
+from engine.platform.services import Services
 from engine.storage.collection_store import CollectionStore
 
 MAX_LIMIT = 10_000

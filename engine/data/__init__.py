@@ -2,6 +2,8 @@
 and the curated symbols.
 
 Owns: ``Bar``/``BarSeries``/``BarWindow``, timeframe arithmetic, CSV parsing, the seeded
-simulated market, symbol specs.
-May import: ``engine.errors`` and ``engine.platform.settings`` only (nothing above it).
+simulated market, symbol specs, numpy filters, the candle store, trading sessions and gaps,
+exchange history (ccxt) and the collection schedule.
+May import: ``engine.errors``, ``engine.platform.settings``, ``engine.platform.jobqueue`` and
+``engine.storage`` (tables and the database engine), nothing above it.
 """

@@ -15,16 +15,16 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from engine.data.bars import Gap
+from engine.data.candle_store import CandleStore
 from engine.data.exchange import Cancel, DownloadCancelled, Progress, download
 from engine.data.history import SIM, MarketData
 from engine.data.sessions import calendar_for, find_gaps
 from engine.data.timeframes import Timeframe, parse_timeframe
 from engine.errors import ConfigError
-from engine.storage.candle_store import CandleStore
 from engine.storage.collection_store import CollectionStore
 
 if TYPE_CHECKING:
-    from engine.platform.services import JobQueue
+    from engine.platform.jobqueue import JobQueue
 
 MAX_BACKOFF_S = 6 * 3600
 _DAILY_DELAY = timedelta(minutes=5)  # after the daily close (00:00 UTC)

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from engine.data.bars import BarSeries
+from engine.data.candle_store import CandleStore
 from engine.data.symbols import SYMBOLS
 from engine.data.timeframes import parse_timeframe
 from engine.errors import ConfigError, DataError
-from engine.storage.candle_store import CandleStore
 
 PAGE_LIMIT = 1000
 RETRIES = 5

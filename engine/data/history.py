@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.data.bars import BarSeries, resample
+from engine.data.candle_store import CandleStore, SeriesCoverage
 from engine.data.csv_io import REQUIRED, load_csv
 from engine.data.exchange import store_symbol
 from engine.data.sessions import calendar_for, find_gaps
@@ -25,7 +26,6 @@ from engine.data.simulated import DEFAULT_START_MS, generate_history
 from engine.data.symbols import get_symbol
 from engine.data.timeframes import Timeframe, format_timestamp, parse_timeframe
 from engine.errors import ConfigError, DataError
-from engine.storage.candle_store import CandleStore, SeriesCoverage
 
 SIM = "sim"
 SIM_START_MS = DEFAULT_START_MS

@@ -17,10 +17,10 @@ from types import FrameType
 
 import redis
 
+from engine.data.candle_store import CandleStore
 from engine.errors import ConfigError, TradeSimError
 from engine.live.engine import TradingEngine, feed_factory_for
 from engine.platform.settings import Settings
-from engine.storage.candle_store import CandleStore
 from engine.storage.db import make_engine
 from engine.storage.runner_store import RunnerStore
 

@@ -3,5 +3,6 @@ the ``tradesim up`` supervisor and the services the web process is handed.
 
 Owns: settings, launcher, embedded Redis, service wiring.
 May import: every other ``engine`` package (it sits on top and wires them together);
-``settings`` alone may be imported by any package below (it imports only ``engine.errors``).
+``settings`` and ``jobqueue`` alone may be imported by any package below (they import
+nothing above ``engine.errors``).
 """

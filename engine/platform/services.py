@@ -3,40 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
 
 import redis
 import sqlalchemy
 
 from engine.live.client import EngineClient
 from engine.live.keys import Keys
+from engine.platform.jobqueue import JobQueue
 from engine.platform.settings import Settings
-
-
-class JobQueue(Protocol):
-    """Enqueues RQ jobs by function path (the implementation lives in ``jobs/``, because
-    ``engine/`` never imports rq)."""
-
-    def enqueue(
-        self,
-        queue: str,
-        function: str,
-        kwargs: dict[str, Any],
-        *,
-        job_id: str | None = None,
-        at: datetime | None = None,
-    ) -> str:
-        """Enqueue ``function(**kwargs)`` now, or at ``at`` (RQ's scheduler); the job id."""
-        ...
-
-    def progress(self, job_id: str) -> dict[str, Any] | None:
-        """``{"status", "progress", "stage"}`` of a job, or None when RQ no longer knows it."""
-        ...
-
-    def cancel(self, job_id: str) -> None:
-        """Ask a running job to stop (``meta["cancel"]``); drop it if queued or scheduled."""
-        ...
 
 
 @dataclass(frozen=True)

@@ -4,5 +4,6 @@
 ``runner_store.RunnerStore`` take that engine and keep every transaction short.
 
 Owns: models, migrations, one store per aggregate.
-May import: ``engine.errors``, ``engine.platform.settings``, ``engine.data``.
+May import: ``engine.errors`` and ``engine.platform.settings`` only: it is the bottom layer
+(stores return plain rows; domain types such as ``BarSeries`` are built above it).
 """

@@ -8,10 +8,10 @@ import ccxt
 import numpy as np
 import pytest
 
+from engine.data.candle_store import CandleStore
 from engine.data.exchange import DownloadCancelled, download, market_symbol
 from engine.errors import ConfigError, DataError
 from engine.platform.settings import Settings
-from engine.storage.candle_store import CandleStore
 from engine.storage.db import make_engine
 from tests.data.recorded_exchange import MINUTE, RecordedBinanceUS, recorded_rows
 

@@ -13,10 +13,10 @@ import redis
 from rq import Queue, SimpleWorker
 
 from engine.data import exchange
+from engine.data.candle_store import CandleStore
 from engine.data.collection import run_collection
 from engine.data.sessions import find_gaps
 from engine.platform.settings import Settings
-from engine.storage.candle_store import CandleStore
 from engine.storage.collection_store import CollectionStore
 from engine.storage.db import make_engine
 from jobs.data import collect_job, download_job

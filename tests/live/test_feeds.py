@@ -137,8 +137,8 @@ def test_replay_setting_serves_csv_history_resampled(tmp_path, shared_data):
 def test_exchange_feed_writes_closed_candles_and_warms_new_runners_from_the_store(
     recorded, tmp_path
 ):
+    from engine.data.candle_store import CandleStore
     from engine.platform.settings import Settings
-    from engine.storage.candle_store import CandleStore
     from engine.storage.db import make_engine
 
     series, rows = recorded

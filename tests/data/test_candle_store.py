@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from engine.data.bars import resample
+from engine.data.candle_store import CandleStore
 from engine.data.csv_io import load_csv
 from engine.data.history import MarketData
 from engine.platform.settings import Settings
-from engine.storage.candle_store import CandleStore
 from engine.storage.db import make_engine
 from tests.conftest import reference_rows
 
