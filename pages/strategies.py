@@ -14,7 +14,9 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from components import strategy_widgets as w
+from engine.api.strategies import delete_unused
 from engine.errors import ConfigError
+from engine.storage.runner_store import RunnerStore
 from engine.strategy.store import EMPTY_TEMPLATE, StrategyInfo, StrategyStore, TemplateInfo
 from pages._services import services
 
@@ -466,7 +468,7 @@ def _delete(n: int | None, name: str | None, refresh: int) -> tuple[Any, ...]:
     if not n or not name:
         raise PreventUpdate
     try:
-        _store().delete(name)
+        delete_unused(_store(), RunnerStore(services().db), name)
     except ConfigError as exc:
         notice = dbc.Alert(str(exc), color="danger", dismissable=True, className="py-2")
         return False, refresh, notice

@@ -201,6 +201,8 @@ class LiveRunner:
             self.open_position = None
         if status is RunnerStatus.RUNNING and self.status is not RunnerStatus.PAUSED:
             self.started_at = time.time()
+        if status is RunnerStatus.RUNNING:
+            self.error = None
         self.status = status
 
     def close_position(self) -> list[Trade]:
@@ -304,8 +306,8 @@ class LiveRunner:
         self.trades_total = int(saved.get("trades", 0))
         self.wins = int(saved.get("wins", 0))
         error = saved.get("error")
-        if error:  # it comes back in error, with its message, until the user starts it
-            self.status = RunnerStatus.ERROR
+        if error:  # it comes back stopped, showing its last error until the user starts it
+            self.status = RunnerStatus.STOPPED
             self.error = StrategyError(error["file"], error.get("line"), error["message"])
         else:
             self.status = RunnerStatus(saved.get("status", "running"))

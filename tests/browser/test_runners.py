@@ -47,7 +47,7 @@ def wait_until(check: Callable[[], Any], timeout: float = 20.0, what: str = "con
 @pytest.fixture
 def live_settings(settings: Settings) -> Settings:
     """The test's Settings with a feed fast enough to fill the chart within seconds."""
-    return replace(settings, feed_interval_s=0.05)
+    return replace(settings, sim_speed=1200.0)
 
 
 @pytest.fixture
