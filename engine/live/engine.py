@@ -396,6 +396,7 @@ class TradingEngine:
         for runner in self.runners.values():
             self._save(runner)
         self._save_feeds(force=True)
+        self.flush()
         self.redis.delete(self.keys.heartbeat)
 
     # -- commands -------------------------------------------------------------------------
