@@ -300,9 +300,16 @@ def _controls(snap: dict[str, Any], online: bool) -> list[Any]:
             outline=a != "delete",
             size="sm",
             disabled=not online,
+            title=ACTION_HINT.get(a),
         )
         for a in actions
     ]
+
+
+ACTION_HINT = {
+    "stop": "Stop: an open position is closed at the last price (exit reason manual)",
+    "pause": "Pause: the position stays open and indicators keep updating",
+}
 
 
 def _chart_card(

@@ -3,6 +3,7 @@ SIGKILL, restart, and find the runners back."""
 
 from __future__ import annotations
 
+import itertools
 import signal
 import subprocess
 import sys
@@ -193,7 +194,7 @@ def history_times(api, runner_id: str) -> list[int]:
 def assert_contiguous(times: list[int], step: int) -> None:
     """Strictly increasing, one bar per step: no repeated, reordered or missing bar."""
     assert times, "no bars"
-    gaps = sorted({b - a for a, b in zip(times, times[1:], strict=False)})
+    gaps = sorted({b - a for a, b in itertools.pairwise(times)})
     assert gaps == [step], f"bar steps {gaps[:5]} (expected only {step})"
 
 
@@ -221,7 +222,7 @@ def test_feed_history_monotone_across_delete_recreate_and_restarts(api, engine_p
         engine_process.start()
         wait_for(lambda rid=rid: api.get(f"/api/runners/{rid}").status_code == 200, what="up")
         wait_for(
-            lambda rid=rid: history_times(api, rid)[-1] > seen[-1] + 10 * 60_000,
+            lambda rid=rid, last=seen[-1]: history_times(api, rid)[-1] > last + 10 * 60_000,
             what="bars after the restart",
         )
         after = history_times(api, rid)
