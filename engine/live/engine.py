@@ -140,6 +140,8 @@ class TradingEngine:
         #: bar -> snapshot-written latencies (s) measured after each flush.
         self._queued_bars: list[float] = []
         self.latencies: deque[float] = deque(maxlen=20_000)
+        #: Set when runners were deleted: the loop then frees their memory (see main.py).
+        self.released = False
 
     # -- runners --------------------------------------------------------------------------
     def restore(self) -> None:
@@ -284,6 +286,7 @@ class TradingEngine:
         self.store.delete(runner_id)
         self.publisher.remove(runner_id)
         self.publisher.event("RunnerDeleted", runner_id, {})
+        self.released = True
         return {"runner_id": runner_id, "deleted": True}
 
     def _close_position(self, runner: LiveRunner) -> list[dict[str, Any]]:

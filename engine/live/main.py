@@ -10,6 +10,8 @@ and exit cleanly.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import gc
 import signal
 import sys
@@ -45,6 +47,15 @@ def build_engine(settings: Settings, stop: threading.Event | None = None) -> Tra
     )
 
 
+def release_memory() -> None:
+    """Collect garbage (the loop's thresholds make full collections rare) and return freed
+    heap to the OS (glibc ``malloc_trim``; Lua states allocate with malloc)."""
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
+
+
 def run(engine: TradingEngine, stop: threading.Event) -> None:
     """The engine loop until ``stop`` is set; waits out Redis outages."""
     while not stop.is_set():
@@ -69,6 +80,9 @@ def run(engine: TradingEngine, stop: threading.Event) -> None:
                 engine.publish_status(rate)
                 last_status = now
             engine.flush()
+            if engine.released:  # deleted runners: collect their cycles, give memory back
+                engine.released = False
+                release_memory()
         except redis.RedisError as exc:
             print(f"engine: Redis error: {exc}", flush=True)  # snapshots refresh once it is back
             wait_for_redis(engine.redis, engine.settings.redis_url or "", stop)
