@@ -146,11 +146,15 @@ class LiveRunner:
             self.last_bar = bar
 
     def on_bar(self, bar: Bar) -> BarOutcome | None:
-        """Process one bar if running; returns what changed (None when not running)."""
-        self.last_bar = bar
+        """Process one bar if running; returns what changed (None when not running). A stopped
+        or errored runner keeps its last price, so a position it still holds (after an error)
+        shows no moving P&L."""
         if self.status is not RunnerStatus.RUNNING:
-            self.series.append(bar)  # keep indicators current while paused
+            self.series.append(bar)  # keep indicators current while paused or stopped
+            if self.status is RunnerStatus.PAUSED:
+                self.last_bar = bar
             return None
+        self.last_bar = bar
         started = time.perf_counter()
         index = self.series.count + 1
         self.instance.extend_series(index, self.series.append(bar))
