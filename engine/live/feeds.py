@@ -49,7 +49,11 @@ class Feed(Protocol):
 
 
 class SimClock:
-    """Simulated time in ms: starts at ``start_ms`` and runs ``speed`` times the wall clock."""
+    """Simulated time in ms: starts at ``start_ms`` and runs ``speed`` times the wall clock.
+
+    When the engine cannot keep up (a stall, or more bars than it can process), the clock
+    slips instead of piling up bars: see :meth:`slip`.
+    """
 
     def __init__(self, start_ms: float, speed: float, wall: Callable[[], float]) -> None:
         if not speed > 0:
@@ -62,6 +66,14 @@ class SimClock:
     def now_ms(self) -> float:
         """The simulated time now."""
         return self._start_ms + (self._wall() - self._wall_start) * 1000 * self.speed
+
+    def slip(self, due_ms: float, step_ms: float) -> None:
+        """If ``due_ms`` is more than a bar (``step_ms``) and a wall-clock second behind,
+        move the clock back to it: a late engine delays the bars, it never drops or floods
+        them."""
+        lag = self.now_ms() - due_ms
+        if lag > max(step_ms, 1000 * self.speed):
+            self._start_ms -= lag
 
 
 class SimulatedLiveFeed:
@@ -114,7 +126,9 @@ class SimulatedLiveFeed:
 
     def seconds_to_next(self) -> float:
         """Until the pending bar closes on the simulated clock."""
-        left_ms = self._pending.timestamp + self._tf_ms - self.clock.now_ms()
+        close_ms = self._pending.timestamp + self._tf_ms
+        self.clock.slip(close_ms, self._tf_ms)
+        left_ms = close_ms - self.clock.now_ms()
         return max(0.0, left_ms / 1000 / self.clock.speed)
 
     def forming(self) -> Bar:
@@ -197,6 +211,10 @@ class ReplayFeed:
         if self._next >= len(self._series):
             return 3600.0
         due = self._started + (self._next - self._first + 1) * self._interval_s
+        lag = self._wall() - due
+        if lag > max(self._interval_s, 1.0):  # the engine was late: delay, never flood
+            self._started += lag
+            due += lag
         return max(0.0, due - self._wall())
 
     def forming(self) -> Bar | None:

@@ -185,3 +185,23 @@ def test_replay_setting_serves_csv_history_resampled(tmp_path, shared_data):
     last = feed.history()[-1].ohlcv()
     again = factory("BTCUSDT", "5m", last)  # re-created after its last bar: continues
     assert again.history() == [] and again.next_bar().timestamp == last["time"] + 5 * MINUTE
+
+
+def test_a_late_engine_delays_simulated_bars_instead_of_piling_them_up():
+    wall = Wall(1_800_000_000.0)
+    feed = SimulatedLiveFeed("BTCUSDT", "1m", warmup=10, speed=600, wall=wall)  # 10 bars/s
+    wall.now += 0.25  # a little late: the two bars that closed are due, none is dropped
+    assert feed.seconds_to_next() == 0
+    first = feed.next_bar()
+    assert feed.seconds_to_next() == 0 and feed.next_bar().timestamp == first.timestamp + MINUTE
+    wall.now += 30  # a 30 s stall (300 bars at this speed): the clock slips
+    assert feed.seconds_to_next() == 0
+    late = feed.next_bar()
+    assert late.timestamp == first.timestamp + 2 * MINUTE  # the next bar, not a jump
+    assert feed.seconds_to_next() == pytest.approx(0.1)  # then the normal pace again
+    # at real speed, a bar delivered 40 s late keeps the wall-clock schedule
+    wall = Wall(1_800_000_000.0)  # a minute boundary: the forming bar closes in 60 s
+    slow = SimulatedLiveFeed("BTCUSDT", "1m", warmup=10, wall=wall)
+    wall.now += 100
+    assert slow.seconds_to_next() == 0 and slow.next_bar() is not None
+    assert slow.seconds_to_next() == pytest.approx(20.0)
