@@ -31,6 +31,7 @@ typecheck: install
 	$(BIN)/mypy
 
 bench: install
+	$(BIN)/python -m benchmarks.bench_cli --runs 3
 	$(BIN)/python -m benchmarks.bench_backtest
 	$(BIN)/python -m benchmarks.bench_sandbox
 	$(BIN)/python -m benchmarks.bench_validator

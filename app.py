@@ -19,6 +19,7 @@ from components.shell import SHELL_INTERVAL, SHELL_STATUS, engine_status_badge, 
 from engine.api import ROUTES, ApiRequest, Route
 from engine.api.core import MAX_BODY_BYTES, error, handle
 from engine.errors import TradeSimError
+from engine.platform.resources import shipped_dir
 from engine.platform.services import Services, build_services
 from engine.platform.settings import Settings
 
@@ -31,7 +32,7 @@ def create_app(services: Services) -> dash.Dash:
         __name__,
         use_pages=True,
         pages_folder=str(ROOT / "pages"),
-        assets_folder=str(ROOT / "assets"),
+        assets_folder=str(shipped_dir("assets")),
         title="Trading Simulator",
         suppress_callback_exceptions=True,
         serve_locally=True,

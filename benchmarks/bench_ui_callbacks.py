@@ -27,7 +27,7 @@ from engine.live.keys import Keys
 from engine.live.publisher import Publisher, trade_json
 from engine.live.runner import LiveRunner, RunnerConfig
 from engine.platform.redis_server import EmbeddedRedis
-from engine.platform.settings import PROJECT_ROOT
+from engine.platform.resources import SOURCE_ROOT as PROJECT_ROOT
 from engine.storage.runner_store import RunnerRecord, RunnerStore
 from engine.strategy.instance import StrategySource
 

@@ -124,14 +124,14 @@ def parse_params(items: Sequence[str]) -> dict[str, str]:
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from engine.backtest.report import format_summary, write_trades_csv
     from engine.backtest.run import run_backtest
-    from engine.data.csv_io import load_csv  # noqa: F401  (imported before timing the load)
-    from engine.data.simulated import generate_history  # noqa: F401
     from engine.strategy.fills import SimConfig
     from engine.strategy.instance import StrategySource
 
     for out in (args.json_out, args.trades_csv):
         if out and not Path(out).resolve().parent.is_dir():
             raise ConfigError(f"cannot write {out}: its folder does not exist")
+    if args.data:  # pandas (the CSV parser) is imported only when a file is read
+        from engine.data.csv_io import load_csv  # noqa: F401  (imported before timing the load)
     t0 = time.perf_counter()
     source = StrategySource.from_file(args.strategy)
     series = _load_series(args)
@@ -162,7 +162,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     )
     result.timing = {"load_s": load_s, **result.timing}
     result.timing["total_s"] += load_s
-    data = result.to_dict()
+    data = result.to_dict(include_trades=bool(args.json_out or args.trades_csv))
     print(format_summary(data))
     if args.json_out:
         _write(args.json_out, json.dumps(_json_safe(data), indent=2, allow_nan=False))
@@ -175,11 +175,11 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
 def _load_series(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from engine.data.bars import resample
-    from engine.data.csv_io import load_csv
-    from engine.data.simulated import generate_history
     from engine.data.timeframes import parse_timeframe
 
     if args.data:
+        from engine.data.csv_io import load_csv
+
         series = load_csv(args.data, symbol=args.symbol)
         if args.timeframe:
             target = parse_timeframe(args.timeframe)
@@ -193,6 +193,8 @@ def _load_series(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         return series
     if args.bars < 2:
         raise ConfigError(f"--bars must be >= 2, got {args.bars}")
+    from engine.data.simulated import generate_history
+
     return generate_history(
         args.symbol or "BTCUSDT", parse_timeframe(args.timeframe or "1h"), args.bars, seed=args.seed
     )
@@ -292,5 +294,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
 
 
+#: One-shot commands whose process exits right after printing: skipping the interpreter's
+#: teardown (freeing the Lua runtime and the arrays of a year of bars) saves ~0.4 s of wall time.
+_FAST_EXIT_COMMANDS = frozenset({"backtest", "data", "strategy"})
+
+
+def console_main() -> None:
+    """The ``tradesim`` console script: :func:`main`, then a fast exit for one-shot commands."""
+    argv = sys.argv[1:]
+    code = main(argv)
+    if argv and argv[0] in _FAST_EXIT_COMMANDS:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -40,6 +41,31 @@ def shared_data() -> Path:
     """Folder of the real CSV files (``../shared/data``); skips nothing: CI has it."""
     assert SHARED_DATA.is_dir(), f"expected the shared data folder at {SHARED_DATA}"
     return SHARED_DATA
+
+
+#: A PostgreSQL server to also run the storage tests on (``.ci/run`` sets it when one answers).
+POSTGRES_URL = os.environ.get("TRADESIM_TEST_POSTGRES_URL")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty database on the ``TRADESIM_TEST_POSTGRES_URL`` server for one test,
+    dropped afterwards (skipped when the variable is unset), so runs never share tables."""
+    if not POSTGRES_URL:
+        pytest.skip("set TRADESIM_TEST_POSTGRES_URL to run against PostgreSQL")
+    import sqlalchemy as sa
+
+    url = sa.make_url(POSTGRES_URL)
+    name = f"tradesim_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

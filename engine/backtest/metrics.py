@@ -24,14 +24,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from engine.backtest.metrics_trades import TradeMetrics, trade_metrics
 from engine.errors import ConfigError
 from engine.strategy.trades import Trade
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Metrics",
@@ -136,6 +138,8 @@ def daily_returns(
     ``equity[0]``, i.e. the first bar is the base). Bars coarser than a day (weekly, monthly)
     each fall on their own day, so their bar returns come out unchanged.
     """
+    import pandas as pd  # only this helper returns pandas (backtests never import it)
+
     ts, eq = _curve(timestamps_ms, equity)
     days, returns = _daily(ts, eq, float(eq[0]) if initial_capital is None else initial_capital)
     index = pd.DatetimeIndex(pd.to_datetime(days * DAY_MS, unit="ms", utc=True), name="date")

@@ -14,7 +14,8 @@ from engine.errors import ConfigError
 def format_summary(result: Mapping[str, Any]) -> str:
     """The CLI summary of a result dict from ``BacktestResult.to_dict()``."""
     timing = result["timing"]
-    eod = sum(1 for t in result["trades"] if t["end_of_data"])
+    eod = sum(run["end_of_data_trades"] for run in result["runs"])
+    trades = sum(run["num_trades"] for run in result["runs"])
     lines = [
         f"{result['strategy']} on {result['symbol']} {result['timeframe'] or ''}".rstrip(),
         f"  {result['bars']:,} bars  {result['start_time']} → {result['end_time']}  "
@@ -22,7 +23,7 @@ def format_summary(result: Mapping[str, Any]) -> str:
         "",
         format_metrics_table(result["metrics"]),
         "",
-        f"  {len(result['trades'])} trades" + (f" ({eod} closed at end of data)" if eod else ""),
+        f"  {trades} trades" + (f" ({eod} closed at end of data)" if eod else ""),
         "  time: " + "  ".join(f"{k.removesuffix('_s')} {v:.3f}s" for k, v in timing.items()),
     ]
     return "\n".join(lines)

@@ -113,8 +113,9 @@ class BacktestResult:
         """All trades of all runs, in run order."""
         return [t for run in self.runs for t in run.trades]
 
-    def to_dict(self) -> dict[str, Any]:
-        """The result as JSON-able data (times ISO-8601 UTC; equity down-sampled)."""
+    def to_dict(self, *, include_trades: bool = True) -> dict[str, Any]:
+        """The result as JSON-able data (times ISO-8601 UTC; equity down-sampled); without
+        ``include_trades`` the ``trades`` list is empty (a summary needs only the metrics)."""
         ts = self.series.timestamp
         first = self.runs[0]
         return {
@@ -145,11 +146,12 @@ class BacktestResult:
                     "end_time": iso(int(ts[run.stop - 1])),
                     "bars": run.stop - run.start,
                     "num_trades": len(run.trades),
+                    "end_of_data_trades": sum(t.exit_reason == "end_of_data" for t in run.trades),
                     "metrics": run.metrics.to_dict(),
                 }
                 for run in self.runs
             ],
-            "trades": [trade_to_json(t) for t in self.trades],
+            "trades": trades_to_json(self.trades) if include_trades else [],
             "equity": equity_points(ts[first.start : first.stop], first.equity),
             "timing": {k: round(v, 6) for k, v in self.timing.items()},
         }
@@ -158,6 +160,25 @@ class BacktestResult:
 def iso(ms: int) -> str:
     """``2024-01-01T00:00:00Z`` for a ms timestamp."""
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_many(ms: np.ndarray) -> list[str]:
+    """:func:`iso` of many ms timestamps at once (vectorized)."""
+    text = np.datetime_as_string(np.asarray(ms, dtype="datetime64[ms]"), unit="s")
+    return [f"{s}Z" for s in text.tolist()]
+
+
+def trades_to_json(trades: list[Trade]) -> list[dict[str, Any]]:
+    """:func:`trade_to_json` of every trade, with the ISO times formatted in one pass."""
+    entries = iso_many(np.array([t.entry_time for t in trades], dtype=np.int64))
+    exits = iso_many(np.array([t.exit_time for t in trades], dtype=np.int64))
+    out = []
+    for trade, entry, exit_ in zip(trades, entries, exits, strict=True):
+        d = trade.to_dict()
+        d["entry_time"], d["exit_time"] = entry, exit_
+        d["end_of_data"] = trade.exit_reason == "end_of_data"
+        out.append(d)
+    return out
 
 
 def trade_to_json(trade: Trade) -> dict[str, Any]:

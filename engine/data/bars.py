@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from engine.data.timeframes import (
     DAY_MS,
@@ -24,6 +23,9 @@ from engine.data.timeframes import (
     parse_timeframe,
 )
 from engine.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -138,6 +140,8 @@ class BarSeries:
 
     def to_frame(self) -> pd.DataFrame:
         """A DataFrame with columns timestamp (int ms), open, high, low, close, volume, bid, ask."""
+        import pandas as pd  # only for callers that want a frame; backtests never do
+
         return pd.DataFrame({name: getattr(self, name) for name in COLUMNS})
 
     @classmethod

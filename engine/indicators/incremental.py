@@ -1,12 +1,11 @@
 """Incremental indicators: one bar at a time, O(1) per update (live runners).
 
 Every class here reproduces, bar by bar, the vectorized formula of the same name in
-:mod:`engine.indicators.registry`, so feeding bars one by one gives the values the backtester
-computes
-over the whole series:
+:mod:`engine.indicators.vectorized`, so feeding bars one by one gives the values the backtester
+computes over the whole series (to ~1e-14 relative; the tests allow 1e-9):
 
-- exponential averages copy pandas' ``ewm(adjust=False)`` update operation for operation
-  (``pandas/_libs/window/aggregations.pyx: ewm``), so they agree to the last bit;
+- exponential averages run pandas' ``ewm(adjust=False)`` update, operation for operation
+  (``pandas/_libs/window/aggregations.pyx: ewm``), one value at a time;
 - windowed sums are updated by add/remove and recomputed from the window every ``n`` bars, so
   rounding never builds up over more than one window (amortized O(1));
 - rolling extremes use a monotonic deque (amortized O(1)).

@@ -5,10 +5,8 @@
 ``compute`` over whole numpy arrays (the backtester) and an ``incremental`` form fed one bar at a
 time (live runners, :mod:`engine.indicators.incremental`). Both give the same values.
 
-The formulas are those of the ``ta`` library (``fillna=False``). Where ``ta`` is fast its class
-is called; WMA, ATR and ADX use Python loops in ``ta`` (seconds on a year of minutes), and RSI
-is a little faster without its wrapper, so those four are re-implemented here with numpy and
-pandas and tested equal to ``ta`` on real data.
+The formulas are those of the ``ta`` library (``fillna=False``); the kernels are in
+:mod:`engine.indicators.vectorized`.
 
 Every value is causal (bar ``i`` uses bars ``<= i`` only). An indicator has no value (NaN, and
 ``None`` from ``update``) during its first ``warmup(*args)`` bars; multi-output indicators
@@ -25,13 +23,11 @@ from numbers import Real
 from types import MappingProxyType
 
 import numpy as np
-import pandas as pd
-from ta.momentum import StochasticOscillator
-from ta.trend import MACD, EMAIndicator, SMAIndicator
-from ta.volatility import BollingerBands
 
+from engine.data.filters import rolling
 from engine.errors import ConfigError
 from engine.indicators import incremental as inc
+from engine.indicators import vectorized as vec
 from engine.indicators.incremental import IncrementalIndicator, WindowFields, check_window
 
 __all__ = [
@@ -161,117 +157,6 @@ class IndicatorSpec:
         return self.lookback(self.normalize(args))
 
 
-# -- vectorized kernels ------------------------------------------------------------------------
-
-
-def _series(values: np.ndarray) -> pd.Series:
-    return pd.Series(values, copy=False)
-
-
-def _ewm_mean(values: np.ndarray, min_periods: int, alpha: float) -> np.ndarray:
-    return _series(values).ewm(alpha=alpha, min_periods=min_periods, adjust=False).mean().to_numpy()
-
-
-def _wma(close: np.ndarray, n: int) -> np.ndarray:
-    """``ta``'s WMAIndicator (weights ``i * 2 / (n * (n + 1))``, i = 1..n, newest heaviest)."""
-    out = np.full(len(close), np.nan)
-    if len(close) >= n:
-        weights = np.arange(1, n + 1) * 2 / (n * (n + 1))
-        out[n - 1 :] = np.convolve(close, weights[::-1], mode="valid")
-    return out
-
-
-def _rsi(close: np.ndarray, n: int) -> np.ndarray:
-    """``ta``'s RSIIndicator: Wilder averages (pandas ewm, alpha=1/n) of gains and losses, and
-    ``100 - 100 / (1 + gain / loss)`` (100 where the average loss is 0).
-
-    As in ``ta``, the first bar counts as a move of 0, so the first value is at bar n-1.
-    """
-    move = np.zeros(len(close))
-    np.subtract(close[1:], close[:-1], out=move[1:])
-    up = _ewm_mean(np.maximum(move, 0.0), n, 1 / n)
-    down = _ewm_mean(np.maximum(-move, 0.0), n, 1 / n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rsi = up / down
-    rsi += 1
-    np.divide(100.0, rsi, out=rsi)
-    np.subtract(100.0, rsi, out=rsi)
-    rsi[down == 0] = 100.0
-    return rsi
-
-
-def _true_range(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
-    """``max(high, prev close) - min(low, prev close)``; ``high - low`` on the first bar."""
-    tr = high - low
-    tr[1:] = np.maximum(high[1:], close[:-1]) - np.minimum(low[1:], close[:-1])
-    return tr
-
-
-def _wilder(values: np.ndarray, n: int, start: int) -> np.ndarray:
-    """Wilder's average: the mean of ``values[start-n+1 : start+1]`` at ``start``, then
-    ``a = (a * (n - 1) + x) / n`` (as pandas ewm with alpha=1/n); NaN before ``start``."""
-    seeded = np.full(len(values), np.nan)
-    if start < len(values):
-        seeded[start] = values[start - n + 1 : start + 1].sum() / n
-        seeded[start + 1 :] = values[start + 1 :]
-    return _ewm_mean(seeded, 1, 1 / n)
-
-
-def _atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, n: int) -> np.ndarray:
-    """``ta``'s AverageTrueRange (first value at bar n-1: the mean of true ranges 0..n-1)."""
-    return _wilder(_true_range(high, low, close), n, n - 1)
-
-
-def _adx(high: np.ndarray, low: np.ndarray, close: np.ndarray, n: int) -> Arrays:
-    """``ta``'s ADXIndicator: Wilder averages of true range and directional movement seeded
-    over bars 1..n; DI at bar >= n; ADX seeded with the mean DX of bars n..2n-1."""
-    up = np.zeros(len(close))
-    down = np.zeros(len(close))
-    up[1:] = high[1:] - high[:-1]
-    down[1:] = low[:-1] - low[1:]
-    plus = np.where((up > down) & (up > 0), up, 0.0)
-    minus = np.where((down > up) & (down > 0), down, 0.0)
-    tr, plus, minus = (_wilder(x, n, n) for x in (_true_range(high, low, close), plus, minus))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        plus_di = np.where(tr != 0, 100 * (plus / tr), 0.0)
-        minus_di = np.where(tr != 0, 100 * (minus / tr), 0.0)
-        total = plus_di + minus_di
-        dx = np.where(total != 0, 100 * np.abs((plus_di - minus_di) / total), 0.0)
-    return {"adx": _wilder(dx, n, 2 * n - 1), "plus_di": plus_di, "minus_di": minus_di}
-
-
-def _macd(close: np.ndarray, fast: int, slow: int, signal: int) -> Arrays:
-    m = MACD(_series(close), window_slow=slow, window_fast=fast, window_sign=signal)
-    return {
-        "macd": m.macd().to_numpy(),
-        "signal": m.macd_signal().to_numpy(),
-        "histogram": m.macd_diff().to_numpy(),
-    }
-
-
-def _bollinger(close: np.ndarray, n: int, k: float) -> Arrays:
-    b = BollingerBands(_series(close), window=n, window_dev=k)
-    return {
-        "upper": b.bollinger_hband().to_numpy(),
-        "middle": b.bollinger_mavg().to_numpy(),
-        "lower": b.bollinger_lband().to_numpy(),
-    }
-
-
-def _stoch(high: np.ndarray, low: np.ndarray, close: np.ndarray, n: int, d: int) -> Arrays:
-    s = StochasticOscillator(_series(high), _series(low), _series(close), window=n, smooth_window=d)
-    return {"k": s.stoch().to_numpy(), "d": s.stoch_signal().to_numpy()}
-
-
-def _sma(values: np.ndarray, n: int) -> np.ndarray:
-    return SMAIndicator(_series(values), window=n).sma_indicator().to_numpy()
-
-
-def _rolling(values: np.ndarray, window: int, how: str, min_periods: int) -> np.ndarray:
-    rolled = _series(values).rolling(window, min_periods=min_periods)
-    return np.array(getattr(rolled, how)().to_numpy(), dtype=np.float64)
-
-
 # -- registry ------------------------------------------------------------------------------------
 
 
@@ -298,7 +183,7 @@ _SPECS = (
         outputs=_VALUE,
         inputs=_CLOSE,
         description="Simple moving average of the close over n bars.",
-        kernel=lambda c, a: _value(_sma(c["close"], _i(a))),
+        kernel=lambda c, a: _value(vec.sma(c["close"], _i(a))),
         stepper=lambda a: inc.Sma(_i(a)),
         lookback=lambda a: _i(a) - 1,
     ),
@@ -309,9 +194,7 @@ _SPECS = (
         inputs=_CLOSE,
         description="Exponential moving average of the close, alpha = 2/(n+1), "
         "seeded with the first close; first value at bar n-1.",
-        kernel=lambda c, a: _value(
-            EMAIndicator(_series(c["close"]), window=_i(a)).ema_indicator().to_numpy()
-        ),
+        kernel=lambda c, a: _value(vec.ema(c["close"], _i(a))),
         stepper=lambda a: inc.Ema(_i(a)),
         lookback=lambda a: _i(a) - 1,
     ),
@@ -321,7 +204,7 @@ _SPECS = (
         outputs=_VALUE,
         inputs=_CLOSE,
         description="Linearly weighted moving average of the close (newest bar weighs n).",
-        kernel=lambda c, a: _value(_wma(c["close"], _i(a))),
+        kernel=lambda c, a: _value(vec.wma(c["close"], _i(a))),
         stepper=lambda a: inc.Wma(_i(a)),
         lookback=lambda a: _i(a) - 1,
     ),
@@ -331,7 +214,7 @@ _SPECS = (
         outputs=_VALUE,
         inputs=_CLOSE,
         description="Relative strength index (0..100) with Wilder's smoothing.",
-        kernel=lambda c, a: _value(_rsi(c["close"], _i(a))),
+        kernel=lambda c, a: _value(vec.rsi(c["close"], _i(a))),
         stepper=lambda a: inc.Rsi(_i(a)),
         lookback=lambda a: _i(a) - 1,
     ),
@@ -346,7 +229,7 @@ _SPECS = (
         inputs=_CLOSE,
         description="MACD line (fast EMA - slow EMA), its signal EMA and the histogram "
         "(line - signal).",
-        kernel=lambda c, a: _macd(c["close"], _i(a, 0), _i(a, 1), _i(a, 2)),
+        kernel=lambda c, a: vec.macd(c["close"], _i(a, 0), _i(a, 1), _i(a, 2)),
         stepper=lambda a: inc.Macd(_i(a, 0), _i(a, 1), _i(a, 2)),
         lookback=lambda a: _i(a, 1) + _i(a, 2) - 2,
         check=lambda a: (
@@ -364,7 +247,7 @@ _SPECS = (
         outputs=("upper", "middle", "lower"),
         inputs=_CLOSE,
         description="Bollinger bands: SMA(n) ± k population (ddof=0) standard deviations.",
-        kernel=lambda c, a: _bollinger(c["close"], _i(a), a[1]),
+        kernel=lambda c, a: vec.bollinger(c["close"], _i(a), a[1]),
         stepper=lambda a: inc.Bollinger(_i(a), a[1]),
         lookback=lambda a: _i(a) - 1,
     ),
@@ -374,7 +257,7 @@ _SPECS = (
         outputs=_VALUE,
         inputs=_HLC,
         description="Average true range: mean of the first n true ranges, then Wilder's smoothing.",
-        kernel=lambda c, a: _value(_atr(c["high"], c["low"], c["close"], _i(a))),
+        kernel=lambda c, a: _value(vec.atr(c["high"], c["low"], c["close"], _i(a))),
         stepper=lambda a: inc.Atr(_i(a)),
         lookback=lambda a: _i(a) - 1,
     ),
@@ -384,7 +267,7 @@ _SPECS = (
         outputs=_VALUE,
         inputs=("high",),
         description="Highest high of the last n bars, current bar included.",
-        kernel=lambda c, a: _value(_rolling(c["high"], _i(a), "max", _i(a))),
+        kernel=lambda c, a: _value(rolling(c["high"], _i(a), "max", _i(a))),
         stepper=lambda a: inc.Extreme(_i(a), lowest=False),
         lookback=lambda a: _i(a) - 1,
     ),
@@ -394,7 +277,7 @@ _SPECS = (
         outputs=_VALUE,
         inputs=("low",),
         description="Lowest low of the last n bars, current bar included.",
-        kernel=lambda c, a: _value(_rolling(c["low"], _i(a), "min", _i(a))),
+        kernel=lambda c, a: _value(rolling(c["low"], _i(a), "min", _i(a))),
         stepper=lambda a: inc.Extreme(_i(a), lowest=True),
         lookback=lambda a: _i(a) - 1,
     ),
@@ -404,7 +287,7 @@ _SPECS = (
         outputs=_VALUE,
         inputs=("volume",),
         description="Simple moving average of the volume over n bars.",
-        kernel=lambda c, a: _value(_sma(c["volume"], _i(a))),
+        kernel=lambda c, a: _value(vec.sma(c["volume"], _i(a))),
         stepper=lambda a: inc.Sma(_i(a), volume=True),
         lookback=lambda a: _i(a) - 1,
     ),
@@ -415,7 +298,7 @@ _SPECS = (
         inputs=_HLC,
         description="Stochastic oscillator: %K = 100 (close - lowest low) / (highest high - "
         "lowest low) over n bars; %D = SMA(d) of %K.",
-        kernel=lambda c, a: _stoch(c["high"], c["low"], c["close"], _i(a, 0), _i(a, 1)),
+        kernel=lambda c, a: vec.stoch(c["high"], c["low"], c["close"], _i(a, 0), _i(a, 1)),
         stepper=lambda a: inc.Stoch(_i(a, 0), _i(a, 1)),
         lookback=lambda a: _i(a, 0) + _i(a, 1) - 2,
     ),
@@ -425,7 +308,7 @@ _SPECS = (
         outputs=("adx", "plus_di", "minus_di"),
         inputs=_HLC,
         description="Average directional index with +DI and -DI (Wilder's smoothing).",
-        kernel=lambda c, a: _adx(c["high"], c["low"], c["close"], _i(a)),
+        kernel=lambda c, a: vec.adx(c["high"], c["low"], c["close"], _i(a)),
         stepper=lambda a: inc.Adx(_i(a)),
         lookback=lambda a: 2 * _i(a) - 1,
     ),
@@ -467,7 +350,7 @@ def window_fields(
     (mean volume); fewer bars at the start (``min_periods=1``). See :class:`WindowFields`.
     """
     window = check_window(window)
-    hh = _rolling(np.asarray(high, dtype=np.float64), window, "max", 1)
-    ll = _rolling(np.asarray(low, dtype=np.float64), window, "min", 1)
-    avg = _rolling(np.asarray(volume, dtype=np.float64), window, "mean", 1)
+    hh = rolling(np.asarray(high, dtype=np.float64), window, "max", 1)
+    ll = rolling(np.asarray(low, dtype=np.float64), window, "min", 1)
+    avg = rolling(np.asarray(volume, dtype=np.float64), window, "mean", 1)
     return {"high": hh, "low": ll, "range": hh - ll, "avg_volume": avg}

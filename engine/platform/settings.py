@@ -9,15 +9,23 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError
+from engine.platform.resources import SOURCE_ROOT, in_source_tree, shipped_dir
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: Shipped strategies (examples/, templates/): the checkout's or the installed copy.
+SHIPPED_STRATEGIES = shipped_dir("lua-strategies")
+
+
+def default_data_dir() -> Path:
+    """``data/`` of the checkout, or ``./data`` for an installed package."""
+    return SOURCE_ROOT / "data" if in_source_tree() else Path.cwd() / "data"
 
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Where things live and how the processes find each other.
 
-    Environment: ``TRADESIM_DATA_DIR`` (default ``./data`` in the project), ``REDIS_URL``
+    Environment: ``TRADESIM_DATA_DIR`` (default ``data/`` of the checkout, ``./data`` when
+    installed), ``REDIS_URL``
     (default: an embedded server started by ``tradesim up``), ``DATABASE_URL`` (default: SQLite
     file in the data dir), ``TRADESIM_HOST``/``TRADESIM_PORT`` (web, default 127.0.0.1:8050),
     ``TRADESIM_STRATEGY_DIR`` (default ``lua-strategies``), ``TRADESIM_KEY_PREFIX``
@@ -33,7 +41,7 @@ class Settings:
     database_url: str
     host: str = "127.0.0.1"
     port: int = 8050
-    strategy_dir: Path = PROJECT_ROOT / "lua-strategies"
+    strategy_dir: Path = SHIPPED_STRATEGIES
     key_prefix: str = "tradesim:"
     sim_speed: float = 1.0
     feed_source: str = "simulated"
@@ -44,7 +52,11 @@ class Settings:
 
     @property
     def user_strategy_dir(self) -> Path:
-        """Where users' own strategies are saved (examples stay read-only)."""
+        """Where users' own strategies are saved (examples stay read-only): ``user/`` beside
+        them, except for an installed package's copy, which is left alone (``<data>/strategies``).
+        """
+        if self.strategy_dir == SHIPPED_STRATEGIES and not in_source_tree():
+            return self.data_dir / "strategies"
         return self.strategy_dir / "user"
 
     @property
@@ -56,7 +68,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read the environment (``os.environ`` by default); bad values raise ConfigError."""
         env = os.environ if environ is None else environ
-        data_dir = Path(env.get("TRADESIM_DATA_DIR") or PROJECT_ROOT / "data").expanduser()
+        data_dir = Path(env.get("TRADESIM_DATA_DIR") or default_data_dir()).expanduser()
         database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'tradesim.db'}"
         return cls(
             data_dir=data_dir,
@@ -64,9 +76,7 @@ class Settings:
             database_url=database_url,
             host=env.get("TRADESIM_HOST", "127.0.0.1"),
             port=_number(env, "TRADESIM_PORT", 8050, 1, 65535, int),
-            strategy_dir=Path(
-                env.get("TRADESIM_STRATEGY_DIR") or PROJECT_ROOT / "lua-strategies"
-            ).expanduser(),
+            strategy_dir=Path(env.get("TRADESIM_STRATEGY_DIR") or SHIPPED_STRATEGIES).expanduser(),
             key_prefix=env.get("TRADESIM_KEY_PREFIX", "tradesim:"),
             sim_speed=_number(env, "TRADESIM_SIM_SPEED", 1.0, 0.001, 1_000_000.0),
             feed_source=_choice(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import ConfigError
-from engine.platform.settings import PROJECT_ROOT, Settings
+from engine.platform.resources import SOURCE_ROOT as PROJECT_ROOT
+from engine.platform.settings import Settings
 
 
 def test_defaults_need_nothing_running():

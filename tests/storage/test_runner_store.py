@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 import sys
 import threading
 import uuid
@@ -24,8 +23,6 @@ from engine.platform.settings import Settings
 from engine.storage.db import alembic_config, make_engine, migrate
 from engine.storage.models import Base
 from engine.storage.runner_store import POSITION_FIELDS, RunnerExists, RunnerRecord, RunnerStore
-
-POSTGRES_URL = os.environ.get("TRADESIM_TEST_POSTGRES_URL")
 
 
 def sqlite_settings(data_dir: Path) -> Settings:
@@ -51,10 +48,8 @@ def engine(tmp_path: Path) -> Iterator[sa.Engine]:
 def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
     if request.param == "sqlite":
         db = make_engine(sqlite_settings(tmp_path))
-    elif POSTGRES_URL:
-        db = make_engine(url_settings(tmp_path, POSTGRES_URL))
     else:
-        pytest.skip("set TRADESIM_TEST_POSTGRES_URL to run against PostgreSQL")
+        db = make_engine(url_settings(tmp_path, request.getfixturevalue("postgres_url")))
     yield db
     db.dispose()
 
