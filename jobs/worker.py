@@ -8,7 +8,7 @@ import threading
 import redis
 from rq import Queue, Worker
 
-from engine.platform.redis_server import wait_for_redis
+from engine.live.connection import wait_for_redis
 from engine.platform.settings import Settings
 
 QUEUES = ("backtests", "data", "default")

@@ -23,8 +23,8 @@ from types import FrameType
 import redis
 
 from engine.errors import ConfigError, TradeSimError
+from engine.live.connection import wait_for_redis
 from engine.live.engine import TradingEngine, feed_factory_for
-from engine.platform.redis_server import wait_for_redis
 from engine.platform.settings import Settings
 from engine.storage.db import make_engine
 from engine.storage.runner_store import RunnerStore

