@@ -170,7 +170,8 @@ class LiveRunner:
                 trades_seen=self.trades_seen, transitions_seen=self.transitions_seen
             )
             outcome.trades, outcome.transitions = new_trades, new_transitions
-            self.trades_seen, self.transitions_seen = trades, transitions
+            self.instance.forget_results()  # taken: the kernel's lists start again from 0
+            self.trades_seen = self.transitions_seen = 0
             self.realized += sum(t.pnl for t in new_trades)
             self.trades_total += len(new_trades)
             self.wins += sum(t.pnl > 0 for t in new_trades)
@@ -214,8 +215,11 @@ class LiveRunner:
         if self.last_bar is None:
             return []
         self.instance.close_open("manual", self.last_bar.close)
-        trades, _ = self.instance.results(trades_seen=self.trades_seen)
-        self.trades_seen += len(trades)
+        trades, _ = self.instance.results(
+            trades_seen=self.trades_seen, transitions_seen=self.transitions_seen
+        )
+        self.instance.forget_results()
+        self.trades_seen = self.transitions_seen = 0
         self.trades_total += len(trades)
         self.wins += sum(t.pnl > 0 for t in trades)
         self.realized += sum(t.pnl for t in trades)
