@@ -1,7 +1,8 @@
 """Soak: N runners for M minutes in a real engine process; memory must not creep.
 
 Creates ``--runners`` (default 200) runners on the simulated 1m feeds at ``--speed`` times the
-wall clock (default 600: 10 bars/s per feed), samples the RSS of the engine and its child
+wall clock (default 300: 5 bars/s per feed, 1,000 runner-bars/s; the load benchmark measures
+throughput, this one memory), samples the RSS of the engine and its child
 processes (runner hosts, if any) every ``--every`` seconds, and reports:
 
 - the idle engine's RSS (before any runner), after creating the runners, after the warm-up
@@ -60,7 +61,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("minutes", nargs="?", type=float, default=10.0, help="soak duration")
     parser.add_argument("--runners", type=int, default=200)
-    parser.add_argument("--speed", type=float, default=600.0, help="TRADESIM_SIM_SPEED")
+    parser.add_argument("--speed", type=float, default=300.0, help="TRADESIM_SIM_SPEED")
     parser.add_argument("--warmup", type=float, default=None, help="minutes (default 20 %%)")
     parser.add_argument("--every", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--prime", type=float, default=20.0, help="priming round (seconds)")
@@ -100,7 +101,7 @@ def create_all(client: EngineClient, ids: list[str]) -> None:
 
 def soak(proc: subprocess.Popen[bytes], url: str, args: argparse.Namespace, warmup_s: float) -> int:
     """Create, run, sample, delete, sample; prints the numbers; 0 when both targets hold."""
-    client = EngineClient(redis.Redis.from_url(url), Keys(), timeout_s=60)
+    client = EngineClient(redis.Redis.from_url(url), Keys(), timeout_s=50)
     while not client.is_online():
         time.sleep(0.1)
     engine = psutil.Process(proc.pid)

@@ -49,6 +49,9 @@ FLUSH_EVERY_S = 0.005
 FEED_SAVE_EVERY_S = 0.5
 FORMING_EVERY_S = 0.5
 MAX_BARS_PER_TICK = 20
+TICK_BUDGET_S = 0.05
+"""A tick stops taking bars after this long (feeds take turns starting); when the engine
+cannot keep up, the feeds' clocks slip instead (see ``SimClock.slip``)."""
 
 
 @dataclass
@@ -130,6 +133,7 @@ class TradingEngine:
         self.feed_store = FeedStore(store.db)
         self.feed_factory = feed_factory or simulated_feeds(settings.sim_speed)
         self._feeds_saved = time.monotonic()
+        self._tick_cursor = 0
         self.publisher = Publisher(client, self.keys)
         self.runners: dict[str, LiveRunner] = {}
         self.feeds: dict[tuple[str, str], FeedSlot] = {}
@@ -305,9 +309,12 @@ class TradingEngine:
         """Advance every feed that is due; returns the runner-bars processed."""
         processed = 0
         batch_started = time.perf_counter()
-        for slot in list(self.feeds.values()):
+        deadline = batch_started + TICK_BUDGET_S  # then commands get their turn
+        slots = list(self.feeds.values())
+        self._tick_cursor = (self._tick_cursor + 1) % max(1, len(slots))
+        for slot in slots[self._tick_cursor :] + slots[: self._tick_cursor]:
             for _ in range(MAX_BARS_PER_TICK):  # bars that closed since the last tick
-                if slot.feed.seconds_to_next() > 0:
+                if slot.feed.seconds_to_next() > 0 or time.perf_counter() >= deadline:
                     break
                 bar = slot.feed.next_bar()
                 if bar is None:
