@@ -16,7 +16,7 @@ from typing import Any
 from engine.data.bars import Bar
 from engine.data.timeframes import parse_timeframe
 from engine.errors import ConfigError, InvalidTransitionError, StrategyError
-from engine.live.series import IncrementalSeries
+from engine.live.series import HISTORY_KEPT, IncrementalSeries
 from engine.strategy.fills import SimConfig
 from engine.strategy.instance import StrategyInstance, StrategySource
 from engine.strategy.trades import Trade
@@ -111,7 +111,7 @@ class LiveRunner:
     ) -> None:
         self.config = config
         self.source = source
-        self.series = IncrementalSeries()
+        self.series = IncrementalSeries(keep=max(HISTORY_KEPT, 2 * config.window_size))
         self.sim = sim or SimConfig(window_size=config.window_size, decision_log_size=100)
         self.instance = StrategyInstance(
             source,
