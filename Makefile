@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python -m benchmarks.bench_candles
 	$(BIN)/python -m benchmarks.bench_engine_load --runners 200 --rate 50 --seconds 20
 	$(BIN)/python -m benchmarks.bench_ui_callbacks
+	$(BIN)/python -m benchmarks.bench_soak 10
 
 run: install
 	$(BIN)/tradesim up

@@ -45,7 +45,7 @@ def main() -> None:
             data_dir=Path(tmp),
             redis_url=server.url,
             database_url=f"sqlite:///{tmp}/bench.db",
-            feed_interval_s=1.0 / args.rate,
+            sim_speed=60.0 * args.rate,  # a 1m bar every 1/rate s
         )
         from engine.platform.launcher import child_env
 
@@ -67,7 +67,7 @@ def main() -> None:
                 runner_id=f"r{i:03d}",
                 symbol=spec.symbol,
                 strategy_name=STRATEGIES[i % len(STRATEGIES)],
-                timeframe="1m" if (i // len(SYMBOLS)) % 2 == 0 else "5m",
+                timeframe="1m",  # TRADESIM_SIM_SPEED paces every 1m feed at --rate bars/s
             )
         print(
             f"machine: {os.cpu_count()} cores; created {args.runners} runners in "

@@ -24,10 +24,11 @@ from plotly.io.json import to_json_plotly
 from engine.data.symbols import SYMBOLS
 from engine.live.feeds import SimulatedLiveFeed
 from engine.live.keys import Keys
-from engine.live.publisher import Publisher
+from engine.live.publisher import Publisher, trade_json
 from engine.live.runner import LiveRunner, RunnerConfig
 from engine.platform.redis_server import EmbeddedRedis
 from engine.platform.resources import SOURCE_ROOT as PROJECT_ROOT
+from engine.storage.runner_store import RunnerRecord, RunnerStore
 from engine.strategy.instance import StrategySource
 
 EXAMPLES = (
@@ -42,10 +43,14 @@ RUNNERS = 200
 BARS = 600
 
 
-def publish_examples(client: redis.Redis, keys: Keys) -> list[dict[str, Any]]:
-    """Run each example live for BARS bars, publishing like the engine; returns snapshots."""
+def publish_examples(
+    client: redis.Redis, keys: Keys
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """Run each example live for BARS bars, publishing like the engine; returns snapshots and
+    each seed runner's closed trades (which the engine stores in the database)."""
     publisher = Publisher(client, keys)
     snapshots = []
+    trades: dict[str, list[dict[str, Any]]] = {}
     for name, spec in zip(EXAMPLES, SYMBOLS, strict=False):
         config = RunnerConfig(
             runner_id=f"seed-{name}",
@@ -57,19 +62,40 @@ def publish_examples(client: redis.Redis, keys: Keys) -> list[dict[str, Any]]:
         runner = LiveRunner(config, StrategySource.from_file(path))
         feed = SimulatedLiveFeed(spec.symbol, "1m", seed=zlib.crc32(name.encode()))
         runner.warm_up(feed.history())
+        closed = trades.setdefault(config.runner_id, [])
         for i in range(BARS):
             bar = feed.next_bar()
             outcome = runner.on_bar(bar)
             publisher.bar(bar)
             if outcome is not None:
                 publisher.outcome(runner, outcome)
+                closed += [trade_json(t) for t in outcome.trades]
             if i % 20 == 0:
                 publisher.snapshot(runner, force=True)
                 publisher.flush()
         publisher.snapshot(runner, force=True)
         publisher.flush()
         snapshots.append(runner.snapshot())
-    return snapshots
+    return snapshots, trades
+
+
+def store_trades(db: Any, snapshots: list[dict[str, Any]], trades: dict[str, Any]) -> None:
+    """The seed runners' rows and closed trades in the database (what the detail page reads)."""
+    store = RunnerStore(db)
+    for snap in snapshots:
+        rid = snap["runner_id"]
+        store.add(
+            RunnerRecord(
+                runner_id=rid,
+                symbol=snap["symbol"],
+                timeframe=snap["timeframe"],
+                strategy_path=snap["strategy_path"],
+                params=snap["params"],
+                window_size=snap["window_size"],
+                desired_status="running",
+            )
+        )
+        store.add_closed_positions(rid, trades[rid])
 
 
 def clone_runners(client: redis.Redis, keys: Keys, seeds: list[dict[str, Any]]) -> None:
@@ -110,8 +136,8 @@ def measure(label: str, call: Callable[[], Any], runs: int = 200) -> float:
     return p95
 
 
-def _app_engine(url: str, data_dir: Path) -> Any:
-    """Build the real app (it registers the pages) and return its EngineClient."""
+def _app_services(url: str, data_dir: Path) -> Any:
+    """Build the real app (it registers the pages) and return its Services."""
     from app import create_app
     from engine.platform.services import build_services
     from engine.platform.settings import Settings
@@ -125,17 +151,19 @@ def _app_engine(url: str, data_dir: Path) -> Any:
     )
     services = build_services(settings, url, make_engine(settings))
     create_app(services)
-    return services.engine
+    return services
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp)) as server:
         client = redis.Redis.from_url(server.url)
         keys = Keys("bench:")
-        seeds = publish_examples(client, keys)
+        seeds, trades = publish_examples(client, keys)
         clone_runners(client, keys, seeds)
         client.set(keys.heartbeat, json.dumps({"uptime_s": 1, "runners": RUNNERS}))
-        engine = _app_engine(server.url, Path(tmp))
+        services = _app_services(server.url, Path(tmp))
+        store_trades(services.db, seeds, trades)
+        engine, db = services.engine, RunnerStore(services.db)
         from pages.runner_detail import chart_view, detail_view  # registered by create_app
         from pages.runners import refresh_view
 
@@ -149,15 +177,16 @@ def main() -> None:
                 lambda: refresh_view(engine, ("eth", None, None, None, ["running"])),
             ),
             measure(
-                "detail refresh (panels, logic log, history)", lambda: detail_view(engine, detail)
+                "detail refresh (panels, logic log, history)",
+                lambda: detail_view(engine, db, detail),
             ),
             measure(
                 "chart 1m (500 bars, 2 overlays, RSI)",
-                lambda: chart_view(engine, detail, "1m", overlays, "rsi(14)"),
+                lambda: chart_view(engine, db, detail, "1m", overlays, "rsi(14)"),
             ),
             measure(
                 "chart 15m resampled (MACD)",
-                lambda: chart_view(engine, detail, "15m", overlays, "macd(12, 26, 9)"),
+                lambda: chart_view(engine, db, detail, "15m", overlays, "macd(12, 26, 9)"),
             ),
         )
         print(f"worst p95: {worst:.2f} ms (target < 100 ms)")

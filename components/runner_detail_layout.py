@@ -51,9 +51,17 @@ def make_controls(
             outline=a != "delete",
             size="sm",
             disabled=not online,
+            title=ACTION_HINT.get(a),
         )
         for a in actions
     ]
+
+
+#: Tooltips that say what the lifecycle actions do to an open position.
+ACTION_HINT = {
+    "stop": "Stop: an open position is closed at the last price (exit reason manual)",
+    "pause": "Pause: the position stays open and indicators keep updating",
+}
 
 
 def make_chart_card(

@@ -58,13 +58,21 @@ def make_panel(title: str, body_id: str, children: Any, body_class: str = "") ->
 
 
 def make_confirm_modal(
-    modal_id: str, ok_id: str, cancel_id: str, title: str, body: Any = None, body_id: str = ""
+    modal_id: str,
+    ok_id: str,
+    cancel_id: str,
+    title: str,
+    body: Any = None,
+    body_id: str = "",
+    title_id: str = "",
 ) -> dbc.Modal:
-    """A delete confirmation that only its buttons close (no backdrop click, no Escape)."""
+    """A confirmation (Delete, or whatever the OK button is set to) that only its buttons
+    close (no backdrop click, no Escape)."""
     body_kw = {"id": body_id} if body_id else {}
+    title_kw = {"id": title_id} if title_id else {}
     return dbc.Modal(
         [
-            dbc.ModalHeader(dbc.ModalTitle(title), close_button=False),
+            dbc.ModalHeader(dbc.ModalTitle(title, **title_kw), close_button=False),
             dbc.ModalBody(body, **body_kw),
             dbc.ModalFooter(
                 [

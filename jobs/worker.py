@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+import threading
 
 import redis
 from rq import Queue, Worker
 
+from engine.live.connection import wait_for_redis
 from engine.platform.settings import Settings
 
 QUEUES = ("backtests", "data", "default")
@@ -19,6 +21,7 @@ def main() -> int:
         print("error: REDIS_URL is not set: use `tradesim up`", file=sys.stderr)
         return 2
     connection = redis.Redis.from_url(settings.redis_url)
+    wait_for_redis(connection, settings.redis_url, threading.Event(), who="worker")
     queues = [Queue(name, connection=connection) for name in QUEUES]
     Worker(queues, connection=connection).work(with_scheduler=True)
     return 0

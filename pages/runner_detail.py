@@ -1,7 +1,8 @@
 """Runner Detail ``/runners/<runner_id>``: header with controls, the chart (timeframe, overlays,
 oscillator), indicators, position and history, context and stats, and the state-logic log.
 
-Reads go through ``services().engine`` and never raise when the engine or Redis is down; the
+Reads go through ``services().engine`` (closed trades: the database's ``runner_trades``) and
+never raise when the engine, Redis or the database is down; the
 chart keeps the user's zoom across refreshes (``uirevision``) and is only re-sent when its
 data changed.
 """
@@ -14,6 +15,7 @@ from urllib.parse import quote
 import dash
 import dash_bootstrap_components as dbc
 import redis
+import sqlalchemy
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
@@ -47,6 +49,7 @@ from components.runner_panels import (
 )
 from engine.errors import CommandError, EngineUnavailable
 from engine.live.client import EngineClient
+from engine.storage.runner_store import RunnerStore
 from pages._services import services
 
 dash.register_page(
@@ -80,7 +83,12 @@ CONFIRM_CANCEL = f"{P}-confirm-cancel"
 REDIRECT = f"{P}-redirect"
 NOT_FOUND = f"{P}-not-found"
 REFRESH_MS = 2_000
-READ_ERRORS = (redis.RedisError, OSError, ValueError)
+READ_ERRORS = (redis.RedisError, OSError, ValueError, sqlalchemy.exc.SQLAlchemyError)
+
+
+def _trades() -> RunnerStore:
+    """Closed trades are read from the database (the runner_trades table)."""
+    return RunnerStore(services().db)
 
 
 CHART_IDS = ChartCardIds(chart=CHART, timeframe=TIMEFRAME, overlays=OVERLAYS, oscillator=OSCILLATOR)
@@ -91,15 +99,18 @@ def action_id(action: str) -> dict[str, str]:
     return {"type": f"{P}-action", "action": action}
 
 
-def detail_view(engine: EngineClient, runner_id: str) -> dict[str, Any] | None:
-    """Everything but the chart for one runner (None if it does not exist)."""
+def detail_view(
+    engine: EngineClient, trades_db: RunnerStore, runner_id: str
+) -> dict[str, Any] | None:
+    """Everything but the chart for one runner (None if it does not exist); closed trades come
+    from the database."""
     try:
         snap = engine.snapshot(runner_id)
         if snap is None:
             return None
         online = engine.heartbeat() is not None
         decisions = engine.decisions(runner_id, 100)
-        trades = engine.positions(runner_id, 100)
+        trades = trades_db.closed_positions(runner_id, 100)
     except READ_ERRORS:
         return None
     last_bar = snap.get("last_bar") or {}
@@ -124,6 +135,7 @@ def detail_view(engine: EngineClient, runner_id: str) -> dict[str, Any] | None:
 
 def chart_view(
     engine: EngineClient,
+    trades_db: RunnerStore,
     runner_id: str,
     timeframe: str | None,
     overlays: list[str] | None,
@@ -134,8 +146,8 @@ def chart_view(
         snap = engine.snapshot(runner_id)
         if snap is None:
             return None
-        bars = engine.bars(runner_id, 500)
-        trades = engine.positions(runner_id, 200)
+        bars = engine.bars(runner_id, 500, forming=True)
+        trades = trades_db.closed_positions(runner_id, 200)
     except READ_ERRORS:
         return None
     position = snap.get("position")
@@ -169,14 +181,16 @@ def chart_view(
 
 def layout(runner_id: str | None = None, **_query: Any) -> html.Div:
     """The detail page, or a friendly not-found card."""
-    view = detail_view(services().engine, runner_id or "")
+    view = detail_view(services().engine, _trades(), runner_id or "")
     if view is None:
         return make_not_found(NOT_FOUND, runner_id or "")
     snap = view["snapshot"]
     overlays, oscillator = strategy_indicators((snap.get("indicators") or {}).keys())
     oscillator = oscillator or OSCILLATOR_PRESETS[0]
     timeframe = snap.get("timeframe")
-    chart = chart_view(services().engine, str(runner_id), timeframe, overlays, oscillator)
+    chart = chart_view(
+        services().engine, _trades(), str(runner_id), timeframe, overlays, oscillator
+    )
     return html.Div(
         [
             dcc.Store(id=RUNNER, data=runner_id),
@@ -282,7 +296,7 @@ def layout(runner_id: str | None = None, **_query: Any) -> html.Div:
     prevent_initial_call=True,
 )
 def _refresh(_n: int | None, runner_id: str, shown_key: str | None) -> tuple[Any, ...]:
-    view = detail_view(services().engine, runner_id)
+    view = detail_view(services().engine, _trades(), runner_id)
     if view is None:
         gone = f"Runner {runner_id} is gone (deleted), or Redis cannot be reached."
         return (no_update,) * 3 + (True, gone) + (no_update,) * 6
@@ -320,7 +334,7 @@ def _chart(
     runner_id: str,
     shown_key: str | None,
 ) -> tuple[Any, Any]:
-    found = chart_view(services().engine, runner_id, timeframe, overlays, oscillator)
+    found = chart_view(services().engine, _trades(), runner_id, timeframe, overlays, oscillator)
     if found is None or found[1] == shown_key:
         raise PreventUpdate
     return found
@@ -348,7 +362,7 @@ def _action(clicks: list[int | None], runner_id: str) -> tuple[Any, ...]:
         message = exc.message if isinstance(exc, CommandError) else str(exc)
         label = ACTION_LABEL[action].lower()
         return make_toast(f"Could not {label}", message, ok=False), no_update, no_update, False
-    view = detail_view(services().engine, runner_id)
+    view = detail_view(services().engine, _trades(), runner_id)
     toast = make_toast("Done", f"{ACTION_DONE[action]} {runner_id}.")
     if view is None:
         return toast, no_update, no_update, False

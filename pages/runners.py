@@ -55,7 +55,9 @@ CONFIRM = f"{P}-confirm"
 CONFIRM_BODY = f"{P}-confirm-body"
 CONFIRM_OK = f"{P}-confirm-ok"
 CONFIRM_CANCEL = f"{P}-confirm-cancel"
-PENDING_DELETE = f"{P}-pending-delete"
+PENDING = f"{P}-pending"
+"""Store of the action waiting for confirmation: ``{"action": "delete"|"stop", "ids": [...]}``."""
+CONFIRM_TITLE = f"{P}-confirm-title"
 REFRESH_MS = 2_000
 FILTERS = [Input(SEARCH, "value"), Input(F_SYMBOL, "value"), Input(F_STRATEGY, "value")]
 FILTERS += [Input(F_STATE, "value"), Input(F_STATUS, "value")]
@@ -132,7 +134,7 @@ def layout(
         [
             dcc.Interval(id=INTERVAL, interval=REFRESH_MS),
             dcc.Store(id=ACKS, data={}),
-            dcc.Store(id=PENDING_DELETE),
+            dcc.Store(id=PENDING),
             dcc.Store(id=form.AUTO_ID, data=""),
             html.Div(
                 make_toast("Deleted", f"Deleted {deleted}.") if deleted else None,
@@ -146,7 +148,12 @@ def layout(
             html.Div(make_runner_grid(GRID, view["rows"]), className="grid-frame"),
             form.make_create_modal(form.strategy_options(infos), chosen, create == "1"),
             make_confirm_modal(
-                CONFIRM, CONFIRM_OK, CONFIRM_CANCEL, "Delete runners?", body_id=CONFIRM_BODY
+                CONFIRM,
+                CONFIRM_OK,
+                CONFIRM_CANCEL,
+                "Delete runners?",
+                body_id=CONFIRM_BODY,
+                title_id=CONFIRM_TITLE,
             ),
         ],
         className="runners-page",
@@ -195,8 +202,10 @@ def _bulk_labels(selected: list[dict[str, Any]] | None) -> tuple[str, str, str, 
     Output(TOASTS, "children", allow_duplicate=True),
     Output(ACKS, "data", allow_duplicate=True),
     Output(CONFIRM, "is_open", allow_duplicate=True),
+    Output(CONFIRM_TITLE, "children", allow_duplicate=True),
     Output(CONFIRM_BODY, "children", allow_duplicate=True),
-    Output(PENDING_DELETE, "data", allow_duplicate=True),
+    Output(CONFIRM_OK, "children", allow_duplicate=True),
+    Output(PENDING, "data", allow_duplicate=True),
     Input(GRID, "cellRendererData"),
     State(ACKS, "data"),
     prevent_initial_call=True,
@@ -206,22 +215,24 @@ def _row_action(clicked: dict[str, Any] | None, acks: dict[str, Any]) -> tuple[A
     action, runner_id = value.get("action"), value.get("runner_id")
     if not action or not runner_id:
         raise PreventUpdate
-    if action == "delete":
-        return no_update, no_update, True, _confirm_text([runner_id]), [runner_id]
+    if action in CONFIRMED:
+        return no_update, no_update, *_confirm(action, [runner_id])
     _data, error, _exc = send(action, runner_id=runner_id)
     if error:
         toast = make_toast(f"Could not {action} {runner_id}", error, ok=False)
     else:
         toast = make_toast("Done", f"{ACTION_DONE.get(action, action)} {runner_id}.")
-    return toast, _ack(acks, [runner_id]), no_update, no_update, no_update
+    return toast, _ack(acks, [runner_id]), *(no_update,) * 5
 
 
 @callback(
     Output(TOASTS, "children", allow_duplicate=True),
     Output(ACKS, "data", allow_duplicate=True),
     Output(CONFIRM, "is_open", allow_duplicate=True),
+    Output(CONFIRM_TITLE, "children", allow_duplicate=True),
     Output(CONFIRM_BODY, "children", allow_duplicate=True),
-    Output(PENDING_DELETE, "data", allow_duplicate=True),
+    Output(CONFIRM_OK, "children", allow_duplicate=True),
+    Output(PENDING, "data", allow_duplicate=True),
     Input(BULK_START, "n_clicks"),
     Input(BULK_STOP, "n_clicks"),
     Input(BULK_DELETE, "n_clicks"),
@@ -240,27 +251,43 @@ def _bulk(*args: Any) -> tuple[Any, ...]:
     if not ids:
         raise PreventUpdate
     if ctx.triggered_id == BULK_DELETE:
-        return no_update, no_update, True, _confirm_text(ids), ids
-    name = "start_all" if ctx.triggered_id == BULK_START else "stop_all"
-    done, error, _exc = send(name, runner_ids=ids)
-    verb = "Started" if name == "start_all" else "Stopped"
+        return no_update, no_update, *_confirm("delete", ids)
+    if ctx.triggered_id == BULK_STOP:
+        return no_update, no_update, *_confirm("stop", ids)
+    done, error, _exc = send("start_all", runner_ids=ids)
     if error:
-        toast = make_toast(f"Bulk {name.replace('_', ' ')} failed", error, ok=False)
+        toast = make_toast("Bulk start all failed", error, ok=False)
     else:
-        toast = make_toast("Done", f"{verb} {len(done or [])} runner(s).")
-    return toast, _ack(acks, ids), no_update, no_update, no_update
+        toast = make_toast("Done", f"Started {len(done or [])} runner(s).")
+    return toast, _ack(acks, ids), *(no_update,) * 5
 
 
-def _confirm_text(ids: list[str]) -> list[Any]:
+CONFIRMED = {
+    "delete": (
+        "Delete runners?",
+        "Delete",
+        "Their configuration, state, decision log and trade history are removed. "
+        "This cannot be undone.",
+    ),
+    "stop": (
+        "Stop runners?",
+        "Stop",
+        "An open position is closed at the last price (exit reason: manual) and recorded as "
+        "a trade. Pause instead to keep the position.",
+    ),
+}
+"""Actions that ask first: (dialog title, OK button, what happens)."""
+
+
+def _confirm(action: str, ids: list[str]) -> tuple[Any, ...]:
+    """Open the confirmation for ``action`` on ``ids``: is_open, title, body, OK, pending."""
+    title, button, consequence = CONFIRMED[action]
     shown = ", ".join(ids[:8]) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")
-    return [
-        html.P(["Delete ", html.B(shown), "?"]),
-        html.P(
-            "Their configuration, state, decision log and position history are removed. "
-            "This cannot be undone.",
-            className="text-muted small mb-0",
-        ),
+    body = [
+        html.P([f"{button} ", html.B(shown), "?"]),
+        html.P(consequence, className="text-muted small mb-0"),
     ]
+    return True, title, body, button, {"action": action, "ids": ids}
 
 
 @callback(
@@ -270,15 +297,26 @@ def _confirm_text(ids: list[str]) -> list[Any]:
     Output(GRID, "selectedRows", allow_duplicate=True),
     Input(CONFIRM_OK, "n_clicks"),
     Input(CONFIRM_CANCEL, "n_clicks"),
-    State(PENDING_DELETE, "data"),
+    State(PENDING, "data"),
     State(ACKS, "data"),
     prevent_initial_call=True,
     running=[(Output(CONFIRM_OK, "disabled"), True, False)],
 )
-def _confirm_delete(_ok: int | None, _cancel: int | None, ids: list[str] | None, acks: Any) -> Any:
-    ids = ids or []
+def _confirmed(_ok: int | None, _cancel: int | None, pending: Any, acks: Any) -> Any:
+    """Run the confirmed delete or stop (Cancel only clears the buttons' spinners)."""
+    action, ids = (pending or {}).get("action"), (pending or {}).get("ids") or []
     if ctx.triggered_id != CONFIRM_OK or not ids:
         return no_update, _ack(acks, ids), False, no_update
+    if action == "stop":
+        done, error, _exc = send("stop_all", runner_ids=ids)
+        if error:
+            return make_toast("Stop failed", error, ok=False), _ack(acks, ids), False, no_update
+        return (
+            make_toast("Done", f"Stopped {len(done or [])} runner(s)."),
+            _ack(acks, ids),
+            False,
+            [],
+        )
     if len(ids) == 1:
         _data, error, _exc = send("delete", runner_id=ids[0])
     else:

@@ -15,7 +15,9 @@ from dash.exceptions import PreventUpdate
 
 from components import strategy_list as sl
 from components.strategy_metadata_form import unique_name
+from engine.api.strategies import delete_unused
 from engine.errors import ConfigError
+from engine.storage.runner_store import RunnerStore
 from engine.strategy.store import EMPTY_TEMPLATE, StrategyInfo, StrategyStore
 from pages._services import services
 
@@ -295,7 +297,7 @@ def _delete(n: int | None, name: str | None, refresh: int) -> tuple[Any, ...]:
     if not n or not name:
         raise PreventUpdate
     try:
-        _store().delete(name)
+        delete_unused(_store(), RunnerStore(services().db), name)
     except ConfigError as exc:
         notice = dbc.Alert(str(exc), color="danger", dismissable=True, className="py-2")
         return False, refresh, notice

@@ -79,13 +79,14 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def settings(tmp_path: Path, redis_url: str) -> Settings:
-    """Settings for one test: own data dir, SQLite file, key prefix; a fast simulated feed."""
+    """Settings for one test: own data dir, SQLite file, key prefix; simulated time 3000x the
+    wall clock (a 1m bar every 20 ms)."""
     return Settings(
         data_dir=tmp_path,
         redis_url=redis_url,
         database_url=f"sqlite:///{tmp_path / 'tradesim.db'}",
         key_prefix=f"t{uuid.uuid4().hex[:8]}:",
-        feed_interval_s=0.02,
+        sim_speed=3000.0,
         command_timeout_s=5.0,
     )
 

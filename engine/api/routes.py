@@ -7,17 +7,21 @@ from engine.api.core import ApiRequest, ApiResponse, Route, ok
 from engine.api.history import HISTORY_ROUTES
 from engine.api.openapi import OPENAPI_ROUTES
 from engine.api.runners import RUNNER_ROUTES
+from engine.platform.launcher import read_status
 from engine.platform.services import Services
 
 
 def health(services: Services, request: ApiRequest) -> ApiResponse:
-    """Liveness of the web process, plus whether Redis and the engine answer."""
+    """Liveness of the web process, whether Redis and the engine answer, and how often
+    ``tradesim up`` restarted each child (empty when not started by it)."""
     try:
         redis_ok = bool(services.redis.ping())
     except Exception:  # any connection failure means "not ok", reported, not raised
         redis_ok = False
     engine_ok = redis_ok and services.engine.is_online()
-    return ok({"web": "ok", "redis": redis_ok, "engine": engine_ok})
+    status = read_status(services.settings.data_dir) or {}
+    restarts = status.get("restarts") or {}
+    return ok({"web": "ok", "redis": redis_ok, "engine": engine_ok, "restarts": restarts})
 
 
 ROUTES: list[Route] = [

@@ -8,6 +8,7 @@ from engine.api.core import ApiError, ApiRequest, ApiResponse, Route, ok
 from engine.data.symbols import symbols_by_category
 from engine.live.keys import EVENT_TYPES
 from engine.platform.services import Services
+from engine.storage.runner_store import RunnerStore
 
 CREATE_FIELDS = {
     "runner_id": str,
@@ -137,10 +138,10 @@ def runner_logic_log(services: Services, request: ApiRequest) -> ApiResponse:
 
 
 def runner_positions(services: Services, request: ApiRequest) -> ApiResponse:
-    """The open position (or null) and closed positions, newest first."""
+    """The open position (or null) and closed trades (from the database), newest first."""
     rid = request.path["runner_id"]
     snap = _snapshot(services, rid)
-    closed = services.engine.positions(rid, _count(request, 100, 500))
+    closed = RunnerStore(services.db).closed_positions(rid, _count(request, 100, 500))
     return ok({"open": snap.get("position"), "closed": closed})
 
 

@@ -12,9 +12,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from engine.api.core import ApiError, ApiRequest, ApiResponse, Handler, Route, ok
+from engine.storage.runner_store import RunnerStore
 from engine.strategy.metadata import parse_metadata
 from engine.strategy.store import (
     StrategyExists,
+    StrategyInUse,
     StrategyNameError,
     StrategyNotFound,
     StrategyReadOnly,
@@ -32,6 +34,7 @@ _ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (StrategyNameError, 400, "validation"),
     (StrategyNotFound, 404, "not_found"),
     (StrategyExists, 409, "conflict"),
+    (StrategyInUse, 409, "conflict"),
     (StrategyReadOnly, 409, "read_only"),
     (StrategyTooLarge, 413, "too_large"),
 )
@@ -161,10 +164,20 @@ def update_strategy(services: Services, request: ApiRequest) -> ApiResponse:
 
 @_mapped
 def delete_strategy(services: Services, request: ApiRequest) -> ApiResponse:
-    """Delete a user strategy."""
+    """Delete a user strategy; 409 while runners use it."""
     name = request.path["name"]
-    _store(services).delete(name)
+    delete_unused(_store(services), RunnerStore(services.db), name)
     return ok({"deleted": name})
+
+
+def delete_unused(strategies: StrategyStore, runners: RunnerStore, name: str) -> None:
+    """Delete a user strategy unless runners were created from it (StrategyInUse names them)."""
+    users = runners.runners_using(strategies.relative_path(name))
+    if users:
+        raise StrategyInUse(
+            f"strategy {name!r} is used by runner(s) {', '.join(users)}: delete them first"
+        )
+    strategies.delete(name)
 
 
 @_mapped

@@ -73,7 +73,14 @@ def ar1_filter(shocks: np.ndarray, phi: float, start: float) -> np.ndarray:
 class _Generator:
     """Produces consecutive chunks of bars for one (symbol, timeframe, seed)."""
 
-    def __init__(self, spec: SymbolSpec, timeframe: Timeframe, seed: int, start_ms: int) -> None:
+    def __init__(
+        self,
+        spec: SymbolSpec,
+        timeframe: Timeframe,
+        seed: int,
+        start_ms: int,
+        start_price: float | None = None,
+    ) -> None:
         if seed < 0:
             raise ConfigError(f"seed must be >= 0, got {seed}")
         self.spec = spec
@@ -90,7 +97,9 @@ class _Generator:
         self._volume_decimals = 4 if spec.asset_class == "crypto" else 0
         self._next_ms = start_ms
         self._chunk = 0
-        self._log_close = math.log(spec.start_price)
+        if start_price is not None and not start_price > 0:
+            raise ConfigError(f"start price must be > 0, got {start_price}")
+        self._log_close = math.log(start_price or spec.start_price)
         self._log_vol = 0.0
 
     def next_chunk(self) -> dict[str, np.ndarray]:
@@ -189,6 +198,9 @@ def generate_history(
 class SimulatedFeed:
     """A live stream of simulated bars continuing ``history`` bars of generated history.
 
+    ``start_price`` (default: the symbol's) is the close before the first bar, so a stream can
+    continue an earlier one.
+
     ``next_bar()`` costs a few µs (chunks of bars are generated ahead in one vectorized step);
     the bars equal those of ``generate_history`` with the same symbol, timeframe, seed and
     start (see the module docstring).
@@ -202,13 +214,14 @@ class SimulatedFeed:
         seed: int = 1,
         start_ms: int | None = None,
         history: int = 0,
+        start_price: float | None = None,
     ) -> None:
         self.spec = get_symbol(symbol)
         self.timeframe = parse_timeframe(timeframe)
         if history < 0:
             raise ConfigError(f"history must be >= 0, got {history}")
         start = _start(self.timeframe, history, start_ms, None)
-        self._generator = _Generator(self.spec, self.timeframe, seed, start)
+        self._generator = _Generator(self.spec, self.timeframe, seed, start, start_price)
         past, rest = _take(self._generator, history)
         self._history = BarSeries.from_arrays(
             symbol=self.spec.symbol, timeframe=self.timeframe.value, **past

@@ -70,16 +70,21 @@ class EngineClient:
         """The runner's latest decisions, newest first."""
         return self._list(self.keys.decisions(runner_id), count)
 
-    def bars(self, runner_id: str, count: int = 500) -> list[dict[str, Any]]:
-        """The runner's recent bars (its feed's), oldest first (ready to plot)."""
+    def bars(
+        self, runner_id: str, count: int = 500, *, forming: bool = False
+    ) -> list[dict[str, Any]]:
+        """The runner's recent closed bars (its feed's), oldest first (ready to plot); with
+        ``forming``, the bar forming now is appended (when the feed publishes one)."""
         snap = self.snapshot(runner_id)
         if snap is None:
             return []
-        return self._list(self.keys.bars(snap["symbol"], snap["timeframe"]), count)[::-1]
-
-    def positions(self, runner_id: str, count: int = 100) -> list[dict[str, Any]]:
-        """The runner's closed positions, newest first."""
-        return self._list(self.keys.positions(runner_id), count)
+        symbol, timeframe = snap["symbol"], snap["timeframe"]
+        bars = self._list(self.keys.bars(symbol, timeframe), count)[::-1]
+        if forming:
+            tick = _loads(self.redis.get(self.keys.forming(symbol, timeframe)))
+            if tick is not None and (not bars or tick["time"] > bars[-1]["time"]):
+                bars.append(tick)
+        return bars
 
     def events(
         self,

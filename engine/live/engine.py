@@ -8,6 +8,7 @@ restored when the engine starts again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import zlib
@@ -19,52 +20,76 @@ from typing import Any
 
 import redis
 
-from engine.data.bars import resample
+from engine.data.bars import Bar, resample
 from engine.data.csv_io import load_csv
 from engine.data.symbols import get_symbol
 from engine.data.timeframes import parse_timeframe
 from engine.errors import CommandError, ConfigError, StrategyError, TradeSimError
-from engine.live.feeds import CandleSink, ExchangeFeed, Feed, ReplayFeed, SimulatedLiveFeed
-from engine.live.keys import Keys
+from engine.live.feeds import (
+    WARMUP_BARS,
+    CandleSink,
+    ExchangeFeed,
+    Feed,
+    LastBar,
+    ReplayFeed,
+    SimulatedLiveFeed,
+)
+from engine.live.keys import RECENT_BARS, Keys
 from engine.live.publisher import Publisher, trade_json
 from engine.live.runner import LiveRunner, RunnerConfig, RunnerStatus
 from engine.platform.settings import Settings
+from engine.storage.feed_store import FeedStore
 from engine.storage.runner_store import RunnerExists, RunnerRecord, RunnerStore
 from engine.strategy.instance import StrategySource
 from engine.strategy.store import StrategyStore
 
-FeedFactory = Callable[[str, str], Feed]
+FeedFactory = Callable[[str, str, LastBar | None], Feed]
+"""(symbol, timeframe, the feed's last published bar or None) -> a feed continuing after it."""
 SAVE_EVERY_S = 10.0
 FLUSH_EVERY_S = 0.005
+FEED_SAVE_EVERY_S = 0.5
+FORMING_EVERY_S = 0.5
+MAX_BARS_PER_TICK = 20
+TICK_BUDGET_S = 0.05
+"""A tick stops taking bars after this long (feeds take turns starting); when the engine
+cannot keep up, the feeds' clocks slip instead (see ``SimClock.slip``)."""
 
 
 @dataclass
 class FeedSlot:
-    """A feed, the runners subscribed to it, and when its next bar is due."""
+    """A feed, the runners subscribed to it, its recent bars and when its next bar is due."""
 
     feed: Feed
-    interval_s: float
     next_due: float
     subscribers: set[str] = field(default_factory=set)
+    recent: deque[Bar] = field(default_factory=lambda: deque(maxlen=WARMUP_BARS))
+    forming_at: float = 0.0
 
 
-def simulated_feeds(symbol: str, timeframe: str) -> Feed:
-    """The default feed: the simulated market, seeded per symbol and timeframe."""
-    return SimulatedLiveFeed(symbol, timeframe, seed=zlib.crc32(f"{symbol}/{timeframe}".encode()))
+def simulated_feeds(speed: float = 1.0) -> FeedFactory:
+    """The default feeds: the simulated market on the wall clock (``speed`` times faster),
+    seeded per symbol and timeframe."""
+
+    def factory(symbol: str, timeframe: str, last: LastBar | None) -> Feed:
+        seed = zlib.crc32(f"{symbol}/{timeframe}".encode())
+        return SimulatedLiveFeed(symbol, timeframe, seed=seed, last=last, speed=speed)
+
+    return factory
 
 
-def replay_feeds(folder: Path) -> FeedFactory:
+def replay_feeds(folder: Path, speed: float = 1.0) -> FeedFactory:
     """Replays ``<folder>/<SYMBOL>.csv`` (resampled to the timeframe); simulated otherwise."""
+    simulated = simulated_feeds(speed)
 
-    def factory(symbol: str, timeframe: str) -> Feed:
+    def factory(symbol: str, timeframe: str, last: LastBar | None) -> Feed:
         path = folder / f"{symbol}.csv"
         if not path.is_file():
-            return simulated_feeds(symbol, timeframe)
+            return simulated(symbol, timeframe, last)
         series = load_csv(path, symbol=symbol)
         target = parse_timeframe(timeframe)
         if series.timeframe != target.value:
             series = resample(series, target)
-        return ReplayFeed(series)
+        return ReplayFeed(series, last=last, speed=speed)
 
     return factory
 
@@ -75,18 +100,19 @@ def feed_factory_for(settings: Settings, candles: CandleSink | None = None) -> F
     if settings.feed_source == "replay":
         if settings.replay_dir is None:
             raise ConfigError("TRADESIM_FEED=replay needs TRADESIM_REPLAY_DIR (a folder of CSVs)")
-        return replay_feeds(settings.replay_dir)
+        return replay_feeds(settings.replay_dir, settings.sim_speed)
+    simulated = simulated_feeds(settings.sim_speed)
     if settings.feed_source != "exchange":
-        return simulated_feeds
+        return simulated
     import ccxt
 
     client = getattr(ccxt, settings.exchange_id)({"enableRateLimit": True})
 
-    def factory(symbol: str, timeframe: str) -> Feed:
+    def factory(symbol: str, timeframe: str, last: LastBar | None) -> Feed:
         spec = get_symbol(symbol)
         if spec.asset_class != "crypto":
-            return simulated_feeds(symbol, timeframe)
-        return ExchangeFeed(client, spec.display, timeframe, store=candles)
+            return simulated(symbol, timeframe, last)
+        return ExchangeFeed(client, spec.display, timeframe, last=last, store=candles)
 
     return factory
 
@@ -100,13 +126,16 @@ class TradingEngine:
         client: redis.Redis,
         store: RunnerStore,
         *,
-        feed_factory: FeedFactory = simulated_feeds,
+        feed_factory: FeedFactory | None = None,
     ) -> None:
         self.settings = settings
         self.keys = Keys(settings.key_prefix)
         self.redis = client
         self.store = store
-        self.feed_factory = feed_factory
+        self.feed_store = FeedStore(store.db)
+        self.feed_factory = feed_factory or simulated_feeds(settings.sim_speed)
+        self._feeds_saved = time.monotonic()
+        self._tick_cursor = 0
         self.publisher = Publisher(client, self.keys)
         self.runners: dict[str, LiveRunner] = {}
         self.feeds: dict[tuple[str, str], FeedSlot] = {}
@@ -117,20 +146,29 @@ class TradingEngine:
         #: bar -> snapshot-written latencies (s) measured after each flush.
         self._queued_bars: list[float] = []
         self.latencies: deque[float] = deque(maxlen=20_000)
+        #: Set when runners were deleted: the loop then frees their memory (see main.py).
+        self.released = False
 
     # -- runners --------------------------------------------------------------------------
     def restore(self) -> None:
-        """Recreate every stored runner with its saved state (RunnerRestored events)."""
+        """Recreate every stored runner with its saved state and the strategy code stored with
+        it (RunnerRestored events); trade counters and realized P&L come from its stored trades.
+        """
+        counts = self.store.trade_counts()
         for record in self.store.list():
             try:
-                runner = self._build(_config(record), created_at=record.created_at.timestamp())
+                source = self._stored_source(record)
+                created = record.created_at.timestamp()
+                runner = self._build(_config(record), source, created_at=created)
             except TradeSimError as exc:
                 self.publisher.event("Error", record.runner_id, {"message": f"restore: {exc}"})
                 continue
             if record.state:
                 runner.restore(record.state)
-            if runner.status is not RunnerStatus.ERROR:
-                runner.status = RunnerStatus(record.desired_status)
+            runner.trades_total, runner.wins, runner.realized = counts.get(
+                record.runner_id, (0, 0, 0.0)
+            )
+            runner.status = RunnerStatus(record.desired_status)
             self.publisher.event(
                 "RunnerRestored",
                 runner.runner_id,
@@ -139,12 +177,24 @@ class TradingEngine:
             self.publisher.snapshot(runner, force=True)
         self.publisher.flush()
 
-    def _build(self, config: RunnerConfig, created_at: float | None = None) -> LiveRunner:
+    def _stored_source(self, record: RunnerRecord) -> StrategySource:
+        """The code stored with the runner; rows from before it was stored get it from the
+        file once (and keep it from then on)."""
+        name = Path(record.strategy_path).name
+        if record.strategy_code is not None:
+            return StrategySource.from_code(record.strategy_code, name)
+        path = StrategyStore(self.settings.strategy_dir).resolve(record.strategy_path)
+        source = StrategySource.from_file(path)
+        self.store.set_strategy(record.runner_id, source.code, code_hash(source.code))
+        return source
+
+    def _build(
+        self, config: RunnerConfig, source: StrategySource, created_at: float | None = None
+    ) -> LiveRunner:
         get_symbol(config.symbol)
-        path = StrategyStore(self.settings.strategy_dir).resolve(config.strategy_path)
-        runner = LiveRunner(config, StrategySource.from_file(path), created_at=created_at)
+        runner = LiveRunner(config, source, created_at=created_at)
         slot = self._feed(config.symbol, config.timeframe)
-        runner.warm_up(slot.feed.history())
+        runner.warm_up(list(slot.recent))
         slot.subscribers.add(config.runner_id)
         self.runners[config.runner_id] = runner
         return runner
@@ -153,20 +203,38 @@ class TradingEngine:
         key = (symbol, timeframe)
         slot = self.feeds.get(key)
         if slot is None:
-            feed = self.feed_factory(symbol, timeframe)
-            interval = self.settings.feed_interval_s
-            slot = FeedSlot(feed, interval, time.monotonic() + interval)
+            stored = self._published_bars(symbol, timeframe)
+            known = [self.feed_store.last_bar(symbol, timeframe), *stored[-1:]]
+            last = max((b for b in known if b), key=lambda b: int(b["time"]), default=None)
+            feed = self.feed_factory(symbol, timeframe, last)
+            history = feed.history()
+            for bar in history[-RECENT_BARS:]:
+                self.publisher.bar(bar)
+            slot = FeedSlot(feed, time.monotonic() + feed.seconds_to_next())
+            slot.recent.extend(_bar(symbol, timeframe, b) for b in stored)
+            slot.recent.extend(history)
             self.feeds[key] = slot
         return slot
 
+    def _published_bars(self, symbol: str, timeframe: str) -> list[dict[str, Any]]:
+        """The feed's recent bars in Redis, oldest first."""
+        raw = self.redis.lrange(self.keys.bars(symbol, timeframe), 0, WARMUP_BARS - 1)
+        return [json.loads(item) for item in reversed(raw)]
+
+    def _save_feeds(self, *, force: bool = False) -> None:
+        """Store the feeds' last bars (every FEED_SAVE_EVERY_S, or now when ``force``)."""
+        if force or time.monotonic() - self._feeds_saved >= FEED_SAVE_EVERY_S:
+            self._feeds_saved = time.monotonic()
+            self.feed_store.save(self.publisher.take_last_bars())
+
     def create(self, args: dict[str, Any]) -> dict[str, Any]:
         """Validate, build, persist and start a runner; returns its snapshot."""
-        config = parse_create(args, self.settings)
+        config, source = parse_create(args, self.settings)
         if config.runner_id in self.runners:
             raise CommandError("conflict", f"runner '{config.runner_id}' already exists")
-        runner = self._build(config)
+        runner = self._build(config, source)
         try:
-            self.store.add(_record(config, runner))
+            self.store.add(_record(config, runner, source))
         except RunnerExists:
             self._drop(config.runner_id)
             raise CommandError("conflict", f"runner '{config.runner_id}' already exists") from None
@@ -182,6 +250,7 @@ class TradingEngine:
         if slot is not None:
             slot.subscribers.discard(runner_id)
             if not slot.subscribers:
+                self._save_feeds(force=True)  # a later feed here continues after its last bar
                 del self.feeds[key]
 
     def get(self, runner_id: str) -> LiveRunner:
@@ -197,6 +266,8 @@ class TradingEngine:
         before = runner.status
         if status is RunnerStatus.RUNNING and before is RunnerStatus.RUNNING:
             return runner.snapshot()
+        if status is RunnerStatus.STOPPED and before is not RunnerStatus.ERROR:
+            self._close_position(runner)  # stopping closes at the last price (``manual``)
         try:
             runner.set_status(status)
         except StrategyError as exc:
@@ -221,7 +292,16 @@ class TradingEngine:
         self.store.delete(runner_id)
         self.publisher.remove(runner_id)
         self.publisher.event("RunnerDeleted", runner_id, {})
+        self.released = True
         return {"runner_id": runner_id, "deleted": True}
+
+    def _close_position(self, runner: LiveRunner) -> list[dict[str, Any]]:
+        """Close the open position at the last price (reason ``manual``) and store the trade."""
+        trades = [trade_json(t) for t in runner.close_position()]
+        for trade in trades:
+            self.publisher.event("PositionClosed", runner.runner_id, trade)
+        self.store.add_closed_positions(runner.runner_id, trades, state=runner.saved_state())
+        return trades
 
     def _save(self, runner: LiveRunner) -> None:
         self.store.save_state(runner.runner_id, runner.saved_state())
@@ -231,19 +311,28 @@ class TradingEngine:
         """Advance every feed that is due; returns the runner-bars processed."""
         processed = 0
         batch_started = time.perf_counter()
-        for slot in list(self.feeds.values()):
-            while slot.next_due <= now:
-                slot.next_due += slot.interval_s
+        deadline = batch_started + TICK_BUDGET_S  # then commands get their turn
+        slots = list(self.feeds.values())
+        self._tick_cursor = (self._tick_cursor + 1) % max(1, len(slots))
+        for slot in slots[self._tick_cursor :] + slots[: self._tick_cursor]:
+            for _ in range(MAX_BARS_PER_TICK):  # bars that closed since the last tick
+                if slot.feed.seconds_to_next() > 0 or time.perf_counter() >= deadline:
+                    break
                 bar = slot.feed.next_bar()
                 if bar is None:
                     break
                 processed += self._broadcast(slot, bar, time.perf_counter())
-            if slot.next_due < now - 1.0:  # fell behind by more than a second: skip ahead
-                slot.next_due = now + slot.interval_s
+            slot.next_due = now + slot.feed.seconds_to_next()
+            if now - slot.forming_at >= FORMING_EVERY_S:
+                slot.forming_at = now
+                forming = slot.feed.forming()
+                if forming is not None:
+                    self.publisher.forming(forming)
             if time.perf_counter() - batch_started >= FLUSH_EVERY_S:
                 self.flush()  # keep bar -> snapshot latency low in long ticks
                 batch_started = time.perf_counter()
         self._save_some()
+        self._save_feeds()
         return processed
 
     def _save_some(self) -> None:
@@ -264,6 +353,7 @@ class TradingEngine:
     def _broadcast(self, slot: FeedSlot, bar: Any, produced: float | None = None) -> int:
         processed = 0
         self.publisher.bar(bar)
+        slot.recent.append(bar)
         for runner_id in sorted(slot.subscribers):
             runner = self.runners[runner_id]
             outcome = runner.on_bar(bar)
@@ -272,7 +362,8 @@ class TradingEngine:
             processed += 1
             changed = self.publisher.outcome(runner, outcome)
             if outcome.trades:
-                self.store.add_closed_positions(runner_id, [trade_json(t) for t in outcome.trades])
+                trades = [trade_json(t) for t in outcome.trades]
+                self.store.add_closed_positions(runner_id, trades, state=runner.saved_state())
             if changed:
                 if outcome.error is not None:
                     self.store.set_status(runner_id, _desired(runner))
@@ -313,9 +404,11 @@ class TradingEngine:
                 self.publisher.snapshot(runner)  # uptime etc. stay fresh
 
     def shutdown(self) -> None:
-        """Save every runner's state (called on SIGTERM/SIGINT)."""
+        """Save every runner's state and the feeds' last bars (called on SIGTERM/SIGINT)."""
         for runner in self.runners.values():
             self._save(runner)
+        self._save_feeds(force=True)
+        self.flush()
         self.redis.delete(self.keys.heartbeat)
 
     # -- commands -------------------------------------------------------------------------
@@ -357,12 +450,10 @@ class TradingEngine:
             return self.delete(_runner_id(args))
         if name == "close_position":
             runner = self.get(_runner_id(args))
-            trades = runner.close_position()
-            for trade in trades:
-                self.publisher.event("PositionClosed", runner.runner_id, trade_json(trade))
+            trades = self._close_position(runner)
             self._save(runner)
             self.publisher.snapshot(runner, force=True)
-            return [trade_json(t) for t in trades]
+            return trades
         bulk = {
             "start_all": RunnerStatus.RUNNING,
             "stop_all": RunnerStatus.STOPPED,
@@ -393,8 +484,9 @@ class TradingEngine:
         return done
 
 
-def parse_create(args: dict[str, Any], settings: Settings) -> RunnerConfig:
-    """Validate a create command's fields (each message says how to fix it)."""
+def parse_create(args: dict[str, Any], settings: Settings) -> tuple[RunnerConfig, StrategySource]:
+    """Validate a create command's fields (each message says how to fix it); returns the
+    config and the strategy code read from its file now (the runner keeps this copy)."""
     missing = [f for f in ("runner_id", "symbol") if not args.get(f)]
     strategy = args.get("strategy_path") or args.get("strategy_name")
     if not strategy:
@@ -415,13 +507,36 @@ def parse_create(args: dict[str, Any], settings: Settings) -> RunnerConfig:
     relative = path.relative_to(store.root).as_posix()
     source = StrategySource.from_file(path)
     resolved = source.metadata.resolve_params(params)
-    return RunnerConfig(
+    config = RunnerConfig(
         runner_id=str(args["runner_id"]),
         symbol=symbol,
         timeframe=str(args.get("timeframe") or "1m"),
         strategy_path=relative,
         params=resolved,
         window_size=window,
+    )
+    return config, source
+
+
+def code_hash(code: str) -> str:
+    """SHA-256 (hex) of a strategy's code, as stored with its runner."""
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+
+
+def _bar(symbol: str, timeframe: str, ohlcv: dict[str, Any]) -> Bar:
+    """A published bar (``Bar.ohlcv()`` form) back as a Bar (bid/ask at the close)."""
+    close = float(ohlcv["close"])
+    return Bar(
+        symbol=symbol,
+        timeframe=timeframe,
+        timestamp=int(ohlcv["time"]),
+        open=float(ohlcv["open"]),
+        high=float(ohlcv["high"]),
+        low=float(ohlcv["low"]),
+        close=close,
+        volume=float(ohlcv["volume"]),
+        bid=close,
+        ask=close,
     )
 
 
@@ -452,7 +567,11 @@ def _config(record: RunnerRecord) -> RunnerConfig:
     return RunnerConfig(**{f.name: getattr(record, f.name) for f in fields(RunnerConfig)})
 
 
-def _record(config: RunnerConfig, runner: LiveRunner) -> RunnerRecord:
+def _record(config: RunnerConfig, runner: LiveRunner, source: StrategySource) -> RunnerRecord:
     return RunnerRecord(
-        **config.to_dict(), desired_status=_desired(runner), state=runner.saved_state()
+        **config.to_dict(),
+        desired_status=_desired(runner),
+        state=runner.saved_state(),
+        strategy_code=source.code,
+        strategy_hash=code_hash(source.code),
     )

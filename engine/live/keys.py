@@ -26,7 +26,6 @@ EVENT_TYPES: tuple[str, ...] = (
 
 DECISION_LOG_SIZE = 100
 RECENT_BARS = 500
-CLOSED_POSITIONS = 500
 EVENT_STREAM_MAXLEN = 10_000
 
 
@@ -77,14 +76,13 @@ class Keys:
         """LIST of JSON bars of one feed (shared by its runners), newest first, ~RECENT_BARS."""
         return f"{self.prefix}feed:{symbol}:{timeframe}:bars"
 
-    def positions(self, runner_id: str) -> str:
-        """LIST of JSON closed positions, newest first, capped at CLOSED_POSITIONS."""
-        return f"{self.prefix}runner:{runner_id}:positions"
+    def forming(self, symbol: str, timeframe: str) -> str:
+        """JSON of the bar forming now on one feed (ticks, >= 1/s); expires after 10 s."""
+        return f"{self.prefix}feed:{symbol}:{timeframe}:forming"
 
     def runner_keys(self, runner_id: str) -> list[str]:
         """Every key of one runner (deleted with it)."""
         return [
             self.snapshot(runner_id),
             self.decisions(runner_id),
-            self.positions(runner_id),
         ]

@@ -1,12 +1,17 @@
 """The engine process: ``tradesim engine`` (or part of ``tradesim up``).
 
-Connects to Redis and the database, restores stored runners, then loops: commands, due feeds,
-heartbeat/summary once a second, one Redis pipeline per tick. SIGTERM/SIGINT save every
-runner's state and exit cleanly.
+Connects to Redis (waiting for it) and the database, restores stored runners, then loops:
+commands, due feeds, heartbeat/summary once a second, one Redis pipeline per tick. When Redis
+goes away the loop waits and reconnects (the runners keep their state; the next snapshots
+publish it again). SIGTERM/SIGINT save every runner's state
+and exit cleanly.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import gc
 import signal
 import sys
@@ -19,6 +24,7 @@ import redis
 
 from engine.data.candle_store import CandleStore
 from engine.errors import ConfigError, TradeSimError
+from engine.live.connection import wait_for_redis
 from engine.live.engine import TradingEngine, feed_factory_for
 from engine.platform.settings import Settings
 from engine.storage.db import make_engine
@@ -27,15 +33,13 @@ from engine.storage.runner_store import RunnerStore
 IDLE_SLEEP_S = 0.02
 
 
-def build_engine(settings: Settings) -> TradingEngine:
-    """Connect Redis (REDIS_URL required) and the database, and make the engine."""
+def build_engine(settings: Settings, stop: threading.Event | None = None) -> TradingEngine:
+    """Connect Redis (REDIS_URL required; waits until it answers) and the database, and make
+    the engine."""
     if not settings.redis_url:
         raise ConfigError("REDIS_URL is not set: use `tradesim up`, or point it at a Redis server")
     client = redis.Redis.from_url(settings.redis_url)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        raise ConfigError(f"cannot reach Redis at {settings.redis_url}: {exc}") from None
+    wait_for_redis(client, settings.redis_url, stop or threading.Event())
     db = make_engine(settings)
     return TradingEngine(
         settings,
@@ -45,9 +49,23 @@ def build_engine(settings: Settings) -> TradingEngine:
     )
 
 
+def release_memory() -> None:
+    """Collect garbage (the loop's thresholds make full collections rare) and return freed
+    heap to the OS (glibc ``malloc_trim``; Lua states allocate with malloc)."""
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
+
+
 def run(engine: TradingEngine, stop: threading.Event) -> None:
-    """The engine loop until ``stop`` is set."""
-    engine.restore()
+    """The engine loop until ``stop`` is set; waits out Redis outages."""
+    while not stop.is_set():
+        try:
+            engine.restore()
+            break
+        except redis.RedisError:
+            wait_for_redis(engine.redis, engine.settings.redis_url or "", stop)
     gc.collect()
     gc.freeze()  # start-up objects leave the collector's work: shorter pauses
     gc.set_threshold(50_000, 20, 20)
@@ -55,17 +73,26 @@ def run(engine: TradingEngine, stop: threading.Event) -> None:
     last_status = 0.0
     while not stop.is_set():
         now = time.monotonic()
-        engine.process_commands()
-        recent.append((now, engine.tick(now)))
-        if now - last_status >= 1.0:
-            span = recent[-1][0] - recent[0][0]
-            rate = sum(n for _, n in recent) / span if span > 0 else 0.0
-            engine.publish_status(rate)
-            last_status = now
-        engine.flush()
+        try:
+            engine.process_commands()
+            recent.append((now, engine.tick(now)))
+            if now - last_status >= 1.0:
+                span = recent[-1][0] - recent[0][0]
+                rate = sum(n for _, n in recent) / span if span > 0 else 0.0
+                engine.publish_status(rate)
+                last_status = now
+            engine.flush()
+            if engine.released:  # deleted runners: collect their cycles, give memory back
+                engine.released = False
+                release_memory()
+        except redis.RedisError as exc:
+            print(f"engine: Redis error: {exc}", flush=True)  # snapshots refresh once it is back
+            wait_for_redis(engine.redis, engine.settings.redis_url or "", stop)
+            continue
         due = min((slot.next_due for slot in engine.feeds.values()), default=now + 1)
         time.sleep(max(0.0, min(due - time.monotonic(), IDLE_SLEEP_S)))
-    engine.shutdown()
+    with contextlib.suppress(redis.RedisError):  # states and feeds go to the database first
+        engine.shutdown()
 
 
 def main() -> int:
@@ -78,7 +105,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        engine = build_engine(Settings.from_env())
+        engine = build_engine(Settings.from_env(), stop)
     except TradeSimError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

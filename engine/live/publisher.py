@@ -11,7 +11,6 @@ import redis
 
 from engine.data.bars import Bar
 from engine.live.keys import (
-    CLOSED_POSITIONS,
     DECISION_LOG_SIZE,
     EVENT_STREAM_MAXLEN,
     RECENT_BARS,
@@ -21,6 +20,7 @@ from engine.live.runner import BarOutcome, LiveRunner
 from engine.strategy.trades import Trade
 
 SNAPSHOT_EVERY_S = 0.25
+FORMING_TTL_S = 10
 TRIM_EVERY = 50
 
 
@@ -49,6 +49,8 @@ class Publisher:
         self.pipe = client.pipeline(transaction=False)
         self._last_snapshot: dict[str, float] = {}
         self._bars_pushed: dict[str, int] = {}
+        self._last_bars: dict[tuple[str, str], dict[str, Any]] = {}
+        self._unsaved: set[tuple[str, str]] = set()
         self.pending_ops = 0
 
     def event(self, event_type: str, runner_id: str | None, data: dict[str, Any]) -> None:
@@ -62,7 +64,14 @@ class Publisher:
         self.pending_ops += 1
 
     def bar(self, bar: Bar) -> None:
-        """Add a bar to its feed's recent bars (trimmed every TRIM_EVERY bars)."""
+        """Add a bar to its feed's recent bars (trimmed every TRIM_EVERY bars); a bar not later
+        than the feed's last one is never published (bar times only increase)."""
+        feed = (bar.symbol, bar.timeframe)
+        last = self._last_bars.get(feed)
+        if last is not None and bar.timestamp <= last["time"]:
+            return
+        self._last_bars[feed] = bar.ohlcv()
+        self._unsaved.add(feed)
         key = self.keys.bars(bar.symbol, bar.timeframe)
         self.pipe.lpush(key, bar_json(bar))
         self.pending_ops += 1
@@ -71,6 +80,17 @@ class Publisher:
         if count % TRIM_EVERY == 0:
             self.pipe.ltrim(key, 0, RECENT_BARS - 1)
             self.pending_ops += 1
+
+    def forming(self, bar: Bar) -> None:
+        """Publish the bar forming now (a tick; expires after FORMING_TTL_S)."""
+        self.pipe.set(self.keys.forming(bar.symbol, bar.timeframe), bar_json(bar), ex=FORMING_TTL_S)
+        self.pending_ops += 1
+
+    def take_last_bars(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """The last bar of every feed that published one since the previous call."""
+        taken = {feed: self._last_bars[feed] for feed in self._unsaved}
+        self._unsaved.clear()
+        return taken
 
     def outcome(self, runner: LiveRunner, outcome: BarOutcome) -> bool:
         """Decision, transitions, trades and errors of one bar; True if the state changed."""
@@ -85,13 +105,8 @@ class Publisher:
                 self.event(
                     "PositionOpened", rid, {"bar": t.bar, "time": t.time, "reason": t.reason}
                 )
-        for trade in outcome.trades:
-            data = trade_json(trade)
-            key = self.keys.positions(rid)
-            self.pipe.lpush(key, _dumps(data))
-            self.pipe.ltrim(key, 0, CLOSED_POSITIONS - 1)
-            self.pending_ops += 2
-            self.event("PositionClosed", rid, data)
+        for trade in outcome.trades:  # the trades themselves go to the database
+            self.event("PositionClosed", rid, trade_json(trade))
         if outcome.actions:
             self.event(
                 "ActionExecuted",

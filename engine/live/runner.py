@@ -16,7 +16,7 @@ from typing import Any
 from engine.data.bars import Bar
 from engine.data.timeframes import parse_timeframe
 from engine.errors import ConfigError, InvalidTransitionError, StrategyError
-from engine.live.series import IncrementalSeries
+from engine.live.series import HISTORY_KEPT, IncrementalSeries
 from engine.strategy.fills import SimConfig
 from engine.strategy.instance import StrategyInstance, StrategySource
 from engine.strategy.trades import Trade
@@ -111,7 +111,7 @@ class LiveRunner:
     ) -> None:
         self.config = config
         self.source = source
-        self.series = IncrementalSeries()
+        self.series = IncrementalSeries(keep=max(HISTORY_KEPT, 2 * config.window_size))
         self.sim = sim or SimConfig(window_size=config.window_size, decision_log_size=100)
         self.instance = StrategyInstance(
             source,
@@ -146,11 +146,15 @@ class LiveRunner:
             self.last_bar = bar
 
     def on_bar(self, bar: Bar) -> BarOutcome | None:
-        """Process one bar if running; returns what changed (None when not running)."""
-        self.last_bar = bar
+        """Process one bar if running; returns what changed (None when not running). A stopped
+        or errored runner keeps its last price, so a position it still holds (after an error)
+        shows no moving P&L."""
         if self.status is not RunnerStatus.RUNNING:
-            self.series.append(bar)  # keep indicators current while paused
+            self.series.append(bar)  # keep indicators current while paused or stopped
+            if self.status is RunnerStatus.PAUSED:
+                self.last_bar = bar
             return None
+        self.last_bar = bar
         started = time.perf_counter()
         index = self.series.count + 1
         self.instance.extend_series(index, self.series.append(bar))
@@ -166,7 +170,8 @@ class LiveRunner:
                 trades_seen=self.trades_seen, transitions_seen=self.transitions_seen
             )
             outcome.trades, outcome.transitions = new_trades, new_transitions
-            self.trades_seen, self.transitions_seen = trades, transitions
+            self.instance.forget_results()  # taken: the kernel's lists start again from 0
+            self.trades_seen = self.transitions_seen = 0
             self.realized += sum(t.pnl for t in new_trades)
             self.trades_total += len(new_trades)
             self.wins += sum(t.pnl > 0 for t in new_trades)
@@ -201,6 +206,8 @@ class LiveRunner:
             self.open_position = None
         if status is RunnerStatus.RUNNING and self.status is not RunnerStatus.PAUSED:
             self.started_at = time.time()
+        if status is RunnerStatus.RUNNING:
+            self.error = None
         self.status = status
 
     def close_position(self) -> list[Trade]:
@@ -208,8 +215,11 @@ class LiveRunner:
         if self.last_bar is None:
             return []
         self.instance.close_open("manual", self.last_bar.close)
-        trades, _ = self.instance.results(trades_seen=self.trades_seen)
-        self.trades_seen += len(trades)
+        trades, _ = self.instance.results(
+            trades_seen=self.trades_seen, transitions_seen=self.transitions_seen
+        )
+        self.instance.forget_results()
+        self.trades_seen = self.transitions_seen = 0
         self.trades_total += len(trades)
         self.wins += sum(t.pnl > 0 for t in trades)
         self.realized += sum(t.pnl for t in trades)
@@ -304,8 +314,8 @@ class LiveRunner:
         self.trades_total = int(saved.get("trades", 0))
         self.wins = int(saved.get("wins", 0))
         error = saved.get("error")
-        if error:  # it comes back in error, with its message, until the user starts it
-            self.status = RunnerStatus.ERROR
+        if error:  # it comes back stopped, showing its last error until the user starts it
+            self.status = RunnerStatus.STOPPED
             self.error = StrategyError(error["file"], error.get("line"), error["message"])
         else:
             self.status = RunnerStatus(saved.get("status", "running"))

@@ -18,7 +18,9 @@ from engine.data.bars import Bar
 from engine.indicators.registry import REGISTRY, IncrementalIndicator, WindowFields
 
 SeriesKey = tuple[str, tuple[float, ...]]
-HISTORY_KEPT = 5_000
+HISTORY_KEPT = 600
+"""Bars a series keeps (at least; twice the window when larger) to compute an indicator a
+strategy asks for only later: enough for the usual periods, and flat memory per runner."""
 SPARKLINE = 20
 
 
@@ -41,8 +43,8 @@ def _label(name: str, args: tuple[float, ...]) -> str:
 class IncrementalSeries:
     """SeriesProvider for live runners (see :class:`engine.strategy.instance.SeriesProvider`)."""
 
-    def __init__(self) -> None:
-        self._bars: deque[tuple[float, float, float, float, float]] = deque(maxlen=HISTORY_KEPT)
+    def __init__(self, keep: int = HISTORY_KEPT) -> None:
+        self._bars: deque[tuple[float, float, float, float, float]] = deque(maxlen=keep)
         self._offset = 0  # bars dropped from the front of _bars
         self.tracked: dict[SeriesKey, Tracked] = {}
 

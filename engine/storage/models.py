@@ -94,13 +94,17 @@ class Runner(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     state: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     """Kernel snapshot (position, context), ``bars_processed``, realized P&L; None if never run."""
+    strategy_code: Mapped[str | None] = mapped_column(Text)
+    """The code the runner runs (a copy: editing or deleting the file does not change it)."""
+    strategy_hash: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 (hex) of ``strategy_code``."""
 
 
-class ClosedPosition(Base):
-    """One closed trade of a runner (the fields of ``runner:<id>:positions`` in Redis)."""
+class RunnerTrade(Base):
+    """One closed live trade of a runner, written when it closes (the source of truth)."""
 
-    __tablename__ = "closed_positions"
-    __table_args__ = (Index("ix_closed_positions_runner_id_exit_time", "runner_id", "exit_time"),)
+    __tablename__ = "runner_trades"
+    __table_args__ = (Index("ix_runner_trades_runner_id_exit_time", "runner_id", "exit_time"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     runner_id: Mapped[str] = mapped_column(
@@ -205,3 +209,17 @@ class CollectionSession(Base):
     """Gaps left as ``[first_ms, last_ms, missing_bars]`` (never invented)."""
     error: Mapped[str | None] = mapped_column(Text)
     rq_job_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class FeedPosition(Base):
+    """The last closed bar of a live feed: a re-created or restarted feed continues after it."""
+
+    __tablename__ = "feeds"
+
+    symbol: Mapped[str] = mapped_column(String(64), primary_key=True)
+    timeframe: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last_time: Mapped[int] = mapped_column(BigInteger)
+    """Open time (epoch ms) of ``last_bar``."""
+    last_bar: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The bar as published (``Bar.ohlcv()``)."""
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

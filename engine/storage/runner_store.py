@@ -1,4 +1,4 @@
-"""Runner configurations, their persisted runtime state and their closed positions."""
+"""Runner configurations, their persisted runtime state and their closed trades."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from engine.errors import ConfigError
 from engine.storage.models import DESIRED_STATUSES, Base
 
 _RUNNERS = Base.metadata.tables["runners"]
-_POSITIONS = Base.metadata.tables["closed_positions"]
+_POSITIONS = Base.metadata.tables["runner_trades"]
 
 POSITION_FIELDS: dict[str, type] = {
     "side": str,
@@ -32,7 +32,7 @@ POSITION_FIELDS: dict[str, type] = {
     "mfe": float,
     "mae": float,
 }
-"""A closed position's fields and types: the ``runner:<id>:positions`` format of docs/redis.md."""
+"""A closed trade's fields and types (a ``runner_trades`` row, and ``/positions``' ``closed``)."""
 
 MAX_RUNNER_ID_LENGTH = 64
 
@@ -47,7 +47,9 @@ def _utc_now() -> datetime:
 
 @dataclass(frozen=True, kw_only=True)
 class RunnerRecord:
-    """One row of ``runners``. Datetimes are aware UTC; ``state`` is None until first saved.
+    """One row of ``runners``. Datetimes are aware UTC; ``state`` is None until first saved;
+    ``strategy_code``/``strategy_hash`` are the code the runner runs (None only for rows made
+    before revision 0002).
 
     Raises ConfigError for an empty or too long id, an unknown status or naive datetimes.
     """
@@ -62,6 +64,8 @@ class RunnerRecord:
     created_at: datetime = field(default_factory=_utc_now)
     updated_at: datetime = field(default_factory=_utc_now)
     state: dict[str, Any] | None = None
+    strategy_code: str | None = None
+    strategy_hash: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 < len(self.runner_id) <= MAX_RUNNER_ID_LENGTH:
@@ -74,10 +78,15 @@ class RunnerRecord:
 
 
 class RunnerStore:
-    """Reads and writes runners and closed positions; one short transaction per call."""
+    """Reads and writes runners and their closed trades; one short transaction per call."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+
+    @property
+    def db(self) -> Engine:
+        """The SQLAlchemy engine this store uses."""
+        return self._engine
 
     def add(self, record: RunnerRecord) -> None:
         """Insert a new runner; raise RunnerExists if its id is taken."""
@@ -121,8 +130,16 @@ class RunnerStore:
             result = conn.execute(sa.delete(_RUNNERS).where(_RUNNERS.c.runner_id == runner_id))
         return result.rowcount > 0
 
-    def add_closed_positions(self, runner_id: str, trades: Sequence[Mapping[str, Any]]) -> None:
-        """Append closed trades (dicts with ``POSITION_FIELDS``; other keys are ignored).
+    def add_closed_positions(
+        self,
+        runner_id: str,
+        trades: Sequence[Mapping[str, Any]],
+        *,
+        state: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Append closed trades to ``runner_trades`` (dicts with ``POSITION_FIELDS``; other keys
+        are ignored) and, when given, save ``state`` in the same transaction, so a crash never
+        keeps a trade whose position the saved state still holds open.
 
         Raises ConfigError if a trade lacks a field, IntegrityError if the runner is unknown.
         """
@@ -131,9 +148,42 @@ class RunnerStore:
             return
         with self._engine.begin() as conn:
             conn.execute(sa.insert(_POSITIONS), rows)
+            if state is not None:
+                conn.execute(
+                    sa.update(_RUNNERS)
+                    .where(_RUNNERS.c.runner_id == runner_id)
+                    .values(state=dict(state), updated_at=_utc_now())
+                )
+
+    def trade_counts(self) -> dict[str, tuple[int, int, float]]:
+        """Per runner id: (trades, winning trades, summed P&L) over its stored trades."""
+        pnl = _POSITIONS.c.pnl
+        query = sa.select(
+            _POSITIONS.c.runner_id,
+            sa.func.count(),
+            sa.func.sum(sa.case((pnl > 0, 1), else_=0)),
+            sa.func.sum(pnl),
+        ).group_by(_POSITIONS.c.runner_id)
+        with self._engine.begin() as conn:
+            rows = conn.execute(query).all()
+        return {rid: (int(n), int(wins or 0), float(total or 0.0)) for rid, n, wins, total in rows}
+
+    def set_strategy(self, runner_id: str, code: str, code_hash: str) -> bool:
+        """Store the strategy code a runner runs (and its hash); False if there is no runner."""
+        return self._update(runner_id, strategy_code=code, strategy_hash=code_hash)
+
+    def runners_using(self, strategy_path: str) -> builtins.list[str]:
+        """Ids of the runners created from ``strategy_path`` (relative to the strategy dir)."""
+        query = (
+            sa.select(_RUNNERS.c.runner_id)
+            .where(_RUNNERS.c.strategy_path == strategy_path)
+            .order_by(_RUNNERS.c.runner_id)
+        )
+        with self._engine.begin() as conn:
+            return list(conn.execute(query).scalars().all())
 
     def closed_positions(self, runner_id: str, limit: int = 100) -> builtins.list[dict[str, Any]]:
-        """The runner's latest closed positions, newest exit first, as ``POSITION_FIELDS`` dicts."""
+        """The runner's latest closed trades, newest exit first, as ``POSITION_FIELDS`` dicts."""
         query = (
             sa.select(*(_POSITIONS.c[name] for name in POSITION_FIELDS))
             .where(_POSITIONS.c.runner_id == runner_id)

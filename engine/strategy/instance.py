@@ -35,6 +35,8 @@ _STATE_NAMES = tuple(state.value for state in STATE_CODES)
 _TRIGGER_NAMES = tuple(trigger.value for trigger in TRIGGER_CODES)
 #: Distinct indicator series one strategy may request (each costs a full computation).
 MAX_SERIES = 64
+LIVE_SERIES_KEPT = 2
+"""Bars of each indicator series a live runner keeps in Lua (the current one is read)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -183,7 +185,10 @@ class StrategyInstance:
         return int(trades), int(transitions), int(actions)
 
     def extend_series(self, index: int, values: Mapping[SeriesKey, Mapping[str, float]]) -> None:
-        """Set bar ``index`` of every tracked Lua series (live runners, before :meth:`step`)."""
+        """Set bar ``index`` of every tracked Lua series (live runners, before :meth:`step`).
+
+        Strategies only read the current bar's value, so older values are dropped as new ones
+        come: a live runner's Lua memory stays flat however long it runs."""
         for key, outputs in values.items():
             tables = self.series_tables.get(key)
             if tables is None:
@@ -192,6 +197,12 @@ class StrategyInstance:
                 value = outputs[out]
                 if value == value:  # NaN stays a hole (nil)
                     table[index] = value
+                table[index - LIVE_SERIES_KEPT] = None
+
+    def forget_results(self) -> None:
+        """Drop the trades and transitions already fetched with :meth:`results` (live runners:
+        their counts restart at 0)."""
+        self.sandbox.call("forget_results")
 
     def decisions_after(self, bar: int) -> list[dict[str, Any]]:
         """Decision-log entries for bars after ``bar``, oldest first, as plain data."""

@@ -670,6 +670,12 @@ function K.results(trades_seen, transitions_seen)
   return tn, rn, rr
 end
 
+-- Drop the trades and transitions recorded so far (a live runner has taken them with
+-- K.results), so a long-running strategy's memory stays flat; the counts restart at 0.
+function K.forget_results()
+  trade_nums, n_trades, transition_nums, transition_reasons, n_transitions = {}, 0, {}, {}, 0
+end
+
 function K.snapshot(with_decisions)
   local p = nil
   if pos then

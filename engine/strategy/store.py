@@ -63,6 +63,10 @@ class StrategyExists(ConfigError):
     """A strategy by that name already exists (an example or a user strategy). HTTP 409."""
 
 
+class StrategyInUse(ConfigError):
+    """Runners use this strategy: delete or re-create them first (a ``conflict``)."""
+
+
 class StrategyReadOnly(ConfigError):
     """Examples and templates cannot be changed or deleted; duplicate them instead. HTTP 409."""
 

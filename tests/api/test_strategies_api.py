@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy
 
 from app import create_app
 from engine.platform.redis_server import EmbeddedRedis
 from engine.platform.services import build_services
 from engine.platform.settings import Settings
+from engine.storage.db import make_engine
+from engine.storage.runner_store import RunnerRecord, RunnerStore
 from engine.strategy.store import MAX_CODE_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +26,7 @@ BROKEN = EMPTY.replace("  return nil\nend", "  return nil\n", 1)  # a missing `e
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path, Any]]:
     """One app for the module (Dash pages register once) over a copied strategy folder."""
     base = tmp_path_factory.mktemp("strategies-api")
     strategy_dir = base / "lua-strategies"
@@ -38,24 +39,24 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
         database_url=f"sqlite:///{base}/t.db",
         strategy_dir=strategy_dir,
     )
-    services = build_services(settings, url, sqlalchemy.create_engine(f"sqlite:///{base}/t.db"))
+    services = build_services(settings, url, make_engine(settings))
     app = create_app(services)
     try:
-        yield app.server.test_client(), strategy_dir
+        yield app.server.test_client(), strategy_dir, services.db
     finally:
         server.stop()
 
 
 @pytest.fixture
-def client(env: tuple[Any, Path]) -> Iterator[Any]:
+def client(env: tuple[Any, Path, Any]) -> Iterator[Any]:
     """The test client; user strategies are removed after each test."""
-    test_client, strategy_dir = env
+    test_client, strategy_dir, _db = env
     yield test_client
     shutil.rmtree(strategy_dir / "user", ignore_errors=True)
 
 
 @pytest.fixture
-def user_dir(env: tuple[Any, Path]) -> Path:
+def user_dir(env: tuple[Any, Path, Any]) -> Path:
     return env[1] / "user"
 
 
@@ -265,7 +266,7 @@ def test_update_errors(client: Any) -> None:
     problem(client.put("/api/strategies/u", json={"code": None}), 400, "validation")
 
 
-def test_examples_are_read_only(client: Any, env: tuple[Any, Path]) -> None:
+def test_examples_are_read_only(client: Any, env: tuple[Any, Path, Any]) -> None:
     path = env[1] / "examples" / "ema_crossover.lua"
     before = path.read_bytes()
     message = problem(
@@ -282,6 +283,31 @@ def test_delete(client: Any, user_dir: Path) -> None:
     assert not (user_dir / "gone.lua").exists()
     problem(client.delete("/api/strategies/gone"), 404, "not_found")
     problem(client.get("/api/strategies/gone"), 404, "not_found")
+
+
+def test_deleting_a_strategy_in_use_is_refused_naming_the_runners(
+    env: tuple[Any, Path, Any], client: Any, user_dir: Path
+) -> None:
+    data(client.post("/api/strategies", json={"name": "used", "code": EMPTY}), 201)
+    store = RunnerStore(env[2])
+    for rid in ("r-b", "r-a"):
+        store.add(
+            RunnerRecord(
+                runner_id=rid,
+                symbol="BTCUSDT",
+                timeframe="1m",
+                strategy_path="user/used.lua",
+                params={},
+                window_size=100,
+                desired_status="running",
+            )
+        )
+    message = problem(client.delete("/api/strategies/used"), 409, "conflict")
+    assert "r-a, r-b" in message
+    assert (user_dir / "used.lua").exists()
+    store.delete("r-a")
+    store.delete("r-b")
+    assert data(client.delete("/api/strategies/used")) == {"deleted": "used"}
 
 
 # -- validate ----------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def wait_until(check: Callable[[], Any], timeout: float = 20.0, what: str = "con
 @pytest.fixture
 def live_settings(settings: Settings) -> Settings:
     """The test's Settings with a feed fast enough to fill the chart within seconds."""
-    return replace(settings, feed_interval_s=0.05)
+    return replace(settings, sim_speed=1200.0)
 
 
 @pytest.fixture
@@ -151,6 +151,16 @@ def test_runner_lifecycle_in_the_browser(dash_duo: Any, live_app: Any) -> None:
     dash_duo.wait_for_text_to_equal("#runners-stat-paused .stat-value", "1")
     click_action(dash_duo, RUNNER, "resume")
     wait_until(lambda: row_status(dash_duo, RUNNER) == "Running", what="Running again")
+
+    # stop asks first and says what happens to an open position; then start again
+    click_action(dash_duo, RUNNER, "stop")
+    dash_duo.wait_for_contains_text("#runners-confirm-body", "exit reason: manual")
+    dash_duo.wait_for_text_to_equal("#runners-confirm-title", "Stop runners?")
+    dash_duo.wait_for_text_to_equal("#runners-confirm-ok", "Stop")
+    dash_duo.find_element("#runners-confirm-ok").click()
+    wait_until(lambda: row_status(dash_duo, RUNNER) == "Stopped", what="Stopped")
+    click_action(dash_duo, RUNNER, "start")
+    wait_until(lambda: row_status(dash_duo, RUNNER) == "Running", what="Running after start")
 
     # the detail page: chart, indicators and logic log fill in
     dash_duo.driver.find_element_by_css_selector(

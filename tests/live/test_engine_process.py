@@ -3,6 +3,7 @@ SIGKILL, restart, and find the runners back."""
 
 from __future__ import annotations
 
+import itertools
 import signal
 import subprocess
 import sys
@@ -167,7 +168,12 @@ def test_api_validation_and_reads_without_engine(api):
     assert offline.status_code == 503
     symbols = data(api.get("/api/symbols"))
     assert sum(len(v) for v in symbols.values()) == 18 and len(symbols) == 4
-    assert data(api.get("/health")) == {"web": "ok", "redis": True, "engine": False}
+    assert data(api.get("/health")) == {
+        "web": "ok",
+        "redis": True,
+        "engine": False,
+        "restarts": {},
+    }
     summary = data(api.get("/api/engine/summary"))
     assert summary["online"] is False and summary["total"] == 0
 
@@ -184,3 +190,48 @@ def test_oversized_body_gets_a_json_413(api):
     response = api.post("/api/runners", data="x" * (600 * 1024), content_type="application/json")
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == "too_large"
+
+
+def history_times(api, runner_id: str) -> list[int]:
+    return [b["time"] for b in data(api.get(f"/api/runners/{runner_id}/history?count=500"))]
+
+
+def assert_contiguous(times: list[int], step: int) -> None:
+    """Strictly increasing, one bar per step: no repeated, reordered or missing bar."""
+    assert times, "no bars"
+    gaps = sorted({b - a for a, b in itertools.pairwise(times)})
+    assert gaps == [step], f"bar steps {gaps[:5]} (expected only {step})"
+
+
+def test_feed_history_monotone_across_delete_recreate_and_restarts(api, engine_process):
+    """The feed-reuse bug: deleting the last runner of a feed and creating a new one on it
+    made /history jump back in time and repeat timestamps. Bars continue instead, also after
+    a clean restart and a kill -9 of the engine; the last stored bar is where it continues."""
+    wait_for(lambda: api.get("/api/engine/health").status_code == 200, what="engine heartbeat")
+    body = {"symbol": "BTCUSDT", "strategy_name": "ema_crossover", "timeframe": "1m"}
+    seen: list[int] = []
+    for round_no, stop in enumerate((None, None, signal.SIGTERM, signal.SIGKILL)):
+        rid = f"reuse-{round_no}"
+        created = api.post("/api/runners", json={"runner_id": rid, **body})
+        assert created.status_code == 201, created.get_json()
+        wait_for(lambda rid=rid: bars(api, rid) >= 30, what=f"bars of {rid}")
+        times = history_times(api, rid)
+        assert_contiguous(times, 60_000)
+        if seen:
+            assert times[0] <= seen[-1] < times[-1]  # the same feed, continued
+        seen = times
+        if stop is None:
+            assert data(api.delete(f"/api/runners/{rid}"))["deleted"] is True
+            continue
+        engine_process.kill(stop)  # the runner stays: it is restored on this feed
+        engine_process.start()
+        wait_for(lambda rid=rid: api.get(f"/api/runners/{rid}").status_code == 200, what="up")
+        wait_for(
+            lambda rid=rid, last=seen[-1]: history_times(api, rid)[-1] > last + 10 * 60_000,
+            what="bars after the restart",
+        )
+        after = history_times(api, rid)
+        assert_contiguous(after, 60_000)
+        assert after[0] <= seen[-1]
+        seen = after
+        assert data(api.delete(f"/api/runners/{rid}"))["deleted"] is True

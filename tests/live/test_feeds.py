@@ -106,16 +106,66 @@ def test_replay_feed_then_ends(recorded):
     assert feed.next_bar() is None
 
 
-def test_simulated_feed_history_ends_now_and_continues():
-    import time
+class Wall:
+    """A settable wall clock (seconds)."""
 
-    feed = SimulatedLiveFeed("EURUSD", "1m", seed=4, warmup=100)
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_simulated_feed_bars_close_at_wall_clock_boundaries():
+    wall = Wall(1_800_000_000.0 + 25)  # 25 s into a minute
+    feed = SimulatedLiveFeed("EURUSD", "1m", seed=4, warmup=100, wall=wall)
     history = feed.history()
-    assert len(history) == 100
-    assert abs(history[-1].timestamp / 1000 - time.time()) < 3 * 60
-    nxt = feed.next_bar()
-    assert nxt.timestamp == history[-1].timestamp + MINUTE
-    assert nxt.open == pytest.approx(history[-1].close)
+    boundary = int(wall.now * 1000) // MINUTE * MINUTE
+    assert len(history) == 100 and history[-1].timestamp == boundary - MINUTE
+    assert [b.timestamp for b in history] == [boundary - (100 - i) * MINUTE for i in range(100)]
+    assert feed.seconds_to_next() == pytest.approx(35.0)
+    forming = [feed.forming()]
+    for _ in range(34):
+        wall.now += 1
+        forming.append(feed.forming())
+        assert feed.seconds_to_next() > 0  # the bar is still forming
+    wall.now += 1  # the minute is over: the bar closes, exactly as it formed
+    assert feed.seconds_to_next() == 0
+    bar = feed.next_bar()
+    assert bar.timestamp == boundary and bar.open == pytest.approx(history[-1].close)
+    assert all(f.timestamp == boundary and f.open == bar.open for f in forming)
+    assert len({f.close for f in forming}) > 20  # ticks move every second
+    assert all(bar.low <= f.low <= f.close <= f.high <= bar.high for f in forming)
+    assert forming[-1].close != bar.close and feed.forming().timestamp == boundary + MINUTE
+    assert feed.seconds_to_next() == pytest.approx(60.0)
+
+
+def test_simulated_feed_speed_is_an_explicit_opt_in():
+    wall = Wall(1_800_000_000.0)
+    fast = SimulatedLiveFeed("BTCUSDT", "15m", warmup=10, speed=60, wall=wall)
+    assert fast.seconds_to_next() == pytest.approx(15.0)  # a 15m bar every 15 s
+    wall.now += 15
+    assert fast.seconds_to_next() == 0 and fast.next_bar().timestamp == 1_800_000_000_000 // (
+        15 * MINUTE
+    ) * (15 * MINUTE)
+
+
+def test_simulated_feed_continues_after_its_last_bar():
+    wall = Wall(1_800_000_000.0)
+    first = SimulatedLiveFeed("ETHUSDT", "1m", warmup=50, wall=wall)
+    last = first.history()[-1]
+    wall.now += 10 * 60 + 5  # ten minutes later (engine down): the missed bars are history
+    again = SimulatedLiveFeed("ETHUSDT", "1m", warmup=50, last=last.ohlcv(), wall=wall)
+    missed = again.history()
+    assert [b.timestamp for b in missed] == [last.timestamp + (i + 1) * MINUTE for i in range(10)]
+    assert missed[0].open == pytest.approx(last.close)
+    wall.now += 55
+    assert again.next_bar().timestamp == missed[-1].timestamp + MINUTE
+    # sped up, the last bar is ahead of the wall clock: it continues from there, no history
+    ahead = {**last.ohlcv(), "time": last.timestamp + 500 * MINUTE}
+    fast = SimulatedLiveFeed("ETHUSDT", "1m", last=ahead, speed=600, wall=wall)
+    assert fast.history() == [] and fast.seconds_to_next() == pytest.approx(0.1)
+    assert fast.next_bar().timestamp == ahead["time"] + MINUTE
 
 
 def test_replay_setting_serves_csv_history_resampled(tmp_path, shared_data):
@@ -128,10 +178,33 @@ def test_replay_setting_serves_csv_history_resampled(tmp_path, shared_data):
     shutil.copy(shared_data / "ALTBTC-1m.csv", tmp_path / "BTCUSDT.csv")
     settings = replace(Settings.from_env({}), feed_source="replay", replay_dir=tmp_path)
     factory = feed_factory_for(settings)
-    feed = factory("BTCUSDT", "5m")
+    feed = factory("BTCUSDT", "5m", None)
     assert isinstance(feed, ReplayFeed) and feed.timeframe == "5m"
     assert all(b.timestamp % (5 * MINUTE) == 0 for b in feed.history())
-    assert isinstance(factory("ETHUSDT", "1m"), SimulatedLiveFeed)  # no file: simulated
+    assert isinstance(factory("ETHUSDT", "1m", None), SimulatedLiveFeed)  # no file: simulated
+    last = feed.history()[-1].ohlcv()
+    again = factory("BTCUSDT", "5m", last)  # re-created after its last bar: continues
+    assert again.history() == [] and again.next_bar().timestamp == last["time"] + 5 * MINUTE
+
+
+def test_a_late_engine_delays_simulated_bars_instead_of_piling_them_up():
+    wall = Wall(1_800_000_000.0)
+    feed = SimulatedLiveFeed("BTCUSDT", "1m", warmup=10, speed=600, wall=wall)  # 10 bars/s
+    wall.now += 0.25  # a little late: the two bars that closed are due, none is dropped
+    assert feed.seconds_to_next() == 0
+    first = feed.next_bar()
+    assert feed.seconds_to_next() == 0 and feed.next_bar().timestamp == first.timestamp + MINUTE
+    wall.now += 30  # a 30 s stall (300 bars at this speed): the clock slips
+    assert feed.seconds_to_next() == 0
+    late = feed.next_bar()
+    assert late.timestamp == first.timestamp + 2 * MINUTE  # the next bar, not a jump
+    assert feed.seconds_to_next() == pytest.approx(0.1)  # then the normal pace again
+    # at real speed, a bar delivered 40 s late keeps the wall-clock schedule
+    wall = Wall(1_800_000_000.0)  # a minute boundary: the forming bar closes in 60 s
+    slow = SimulatedLiveFeed("BTCUSDT", "1m", warmup=10, wall=wall)
+    wall.now += 100
+    assert slow.seconds_to_next() == 0 and slow.next_bar() is not None
+    assert slow.seconds_to_next() == pytest.approx(20.0)
 
 
 def test_exchange_feed_writes_closed_candles_and_warms_new_runners_from_the_store(

@@ -10,7 +10,7 @@ import redis
 from engine.backtest.run import run_backtest
 from engine.data.simulated import generate_history
 from engine.live.client import EngineClient
-from engine.live.engine import TradingEngine
+from engine.live.engine import TradingEngine, code_hash
 from engine.live.keys import Keys
 from engine.live.runner import LiveRunner, RunnerConfig, RunnerStatus
 from engine.storage.db import make_engine
@@ -148,20 +148,35 @@ def test_duplicate_and_unknown_runner(engine):
 
 
 def test_restart_restores_errors_positions_and_lifetime_counters(engine):
-    engine.create({"runner_id": "good", "symbol": "ETHUSDT", "strategy_name": "macd_cross"})
+    user = engine.settings.strategy_dir / "user"
+    shutil.copy(EXAMPLES / "macd_cross.lua", user / "mine.lua")
+    engine.create({"runner_id": "good", "symbol": "ETHUSDT", "strategy_name": "mine"})
     engine.create({"runner_id": "bad", "symbol": "ETHUSDT", "strategy_name": "loop"})
     slot = engine.feeds[("ETHUSDT", "1m")]
     good = engine.runners["good"]
     while good.trades_total < 3 or good.open_position is None:
         engine._broadcast(slot, slot.feed.next_bar())
+    last_bar = slot.recent[-1]
     engine.shutdown()
     before = good.snapshot()
+    (user / "mine.lua").write_text("this is not lua anymore")  # edited, then deleted: the
+    (user / "mine.lua").unlink()  # runner keeps the code it was created with
+    (user / "loop.lua").unlink()
     again = TradingEngine(
         engine.settings, engine.redis, engine.store, feed_factory=engine.feed_factory
     )
     again.restore()
-    bad = again.runners["bad"]
-    assert bad.status is RunnerStatus.ERROR and "instruction budget" in bad.error.message
+    bad = again.runners["bad"]  # an errored runner comes back stopped, its error still shown
+    assert bad.status is RunnerStatus.STOPPED and "instruction budget" in bad.error.message
+    assert bad.snapshot()["status"] == "stopped"
+    stored = engine.store.closed_positions("good", limit=1000)
+    assert len(stored) == before["stats"]["trades"]
+    assert engine.store.get("good").strategy_hash == code_hash(
+        (EXAMPLES / "macd_cross.lua").read_text()
+    )
+    new_slot = again.feeds[("ETHUSDT", "1m")]
+    assert new_slot.recent[-1].ohlcv() == last_bar.ohlcv()  # continues after its last bar
+    assert new_slot.feed.next_bar().timestamp == last_bar.timestamp + 60_000
     restored = again.runners["good"].snapshot()
     assert restored["stats"]["trades"] == before["stats"]["trades"] >= 3
     assert restored["stats"]["wins"] == before["stats"]["wins"]
@@ -174,3 +189,31 @@ def test_restart_restores_errors_positions_and_lifetime_counters(engine):
     )
     assert position["bars_held"] == was["bars_held"]
     assert restored["state"] == "InPosition" and restored["context"] == before["context"]
+    assert restored["stats"]["trades"] == len(stored)
+    assert restored["stats"]["wins"] == sum(t["pnl"] > 0 for t in stored)
+    assert restored["stats"]["realized_pnl"] == pytest.approx(sum(t["pnl"] for t in stored))
+
+
+def test_stop_closes_the_position_manually_and_pause_keeps_it(engine):
+    for rid in ("paused", "stopped"):
+        engine.create({"runner_id": rid, "symbol": "BTCUSDT", "strategy_name": "macd_cross"})
+    slot = engine.feeds[("BTCUSDT", "1m")]
+    runners = [engine.runners["paused"], engine.runners["stopped"]]
+    while any(r.open_position is None for r in runners):
+        engine._broadcast(slot, slot.feed.next_bar())
+        for r in runners:  # hold each runner's first position
+            if r.open_position is not None and r.status is RunnerStatus.RUNNING:
+                engine.set_status(r.runner_id, RunnerStatus.PAUSED)
+    engine.set_status("stopped", RunnerStatus.STOPPED)
+    last = slot.recent[-1]
+    for _ in range(5):  # later bars move nothing on a stopped runner
+        engine._broadcast(slot, slot.feed.next_bar())
+    stopped = engine.runners["stopped"].snapshot()
+    assert stopped["position"] is None and stopped["stats"]["unrealized_pnl"] == 0.0
+    (trade,) = engine.store.closed_positions("stopped")
+    assert trade["exit_reason"] == "manual" and trade["exit_price"] == last.close
+    assert stopped["stats"]["trades"] == 1
+    assert stopped["stats"]["realized_pnl"] == pytest.approx(trade["pnl"])
+    paused = engine.runners["paused"].snapshot()
+    assert paused["position"] is not None and paused["status"] == "paused"
+    assert engine.store.closed_positions("paused") == []

@@ -24,7 +24,7 @@ def test_environment_overrides(tmp_path):
             "REDIS_URL": "redis://h:1/2",
             "DATABASE_URL": "postgresql://db/x",
             "TRADESIM_PORT": "9001",
-            "TRADESIM_FEED_INTERVAL": "0.25",
+            "TRADESIM_SIM_SPEED": "60",
             "TRADESIM_FEED": "exchange",
         }
     )
@@ -33,7 +33,7 @@ def test_environment_overrides(tmp_path):
         "redis://h:1/2",
         "postgresql://db/x",
     )
-    assert (s.port, s.feed_interval_s, s.feed_source) == (9001, 0.25, "exchange")
+    assert (s.port, s.sim_speed, s.feed_source) == (9001, 60.0, "exchange")
     assert s.log_dir == tmp_path / "logs"
 
 
@@ -42,7 +42,7 @@ def test_environment_overrides(tmp_path):
     [
         ({"TRADESIM_PORT": "http"}, "TRADESIM_PORT='http': expected a whole number"),
         ({"TRADESIM_PORT": "70000"}, "expected 1..65535"),
-        ({"TRADESIM_FEED_INTERVAL": "0"}, "TRADESIM_FEED_INTERVAL=0.0"),
+        ({"TRADESIM_SIM_SPEED": "0"}, "TRADESIM_SIM_SPEED=0.0"),
         ({"TRADESIM_FEED": "kraken"}, "expected one of simulated, exchange"),
     ],
 )

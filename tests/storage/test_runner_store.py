@@ -107,9 +107,12 @@ def columns(db: sa.Engine, table: str) -> dict[str, sa.types.TypeEngine[object]]
 # --- migrations ----------------------------------------------------------------------------
 
 
-def test_migrate_on_fresh_database_creates_both_tables(engine: sa.Engine) -> None:
+def test_migrate_on_fresh_database_creates_the_tables(engine: sa.Engine) -> None:
     inspector = sa.inspect(engine)
-    assert {"alembic_version", "runners", "closed_positions"} <= set(inspector.get_table_names())
+    assert {"alembic_version", "runners", "runner_trades", "feeds"} <= set(
+        inspector.get_table_names()
+    )
+    assert "closed_positions" not in inspector.get_table_names()
     assert list(columns(engine, "runners")) == [
         "runner_id",
         "symbol",
@@ -121,16 +124,57 @@ def test_migrate_on_fresh_database_creates_both_tables(engine: sa.Engine) -> Non
         "created_at",
         "updated_at",
         "state",
+        "strategy_code",
+        "strategy_hash",
     ]
-    assert list(columns(engine, "closed_positions")) == ["id", "runner_id", *POSITION_FIELDS]
+    assert list(columns(engine, "runner_trades")) == ["id", "runner_id", *POSITION_FIELDS]
     assert inspector.get_pk_constraint("runners")["constrained_columns"] == ["runner_id"]
-    (fk,) = inspector.get_foreign_keys("closed_positions")
+    (fk,) = inspector.get_foreign_keys("runner_trades")
     assert (fk["referred_table"], fk["options"].get("ondelete")) == ("runners", "CASCADE")
-    assert [ix["column_names"] for ix in inspector.get_indexes("closed_positions")] == [
+    assert [ix["column_names"] for ix in inspector.get_indexes("runner_trades")] == [
         ["runner_id", "exit_time"]
     ]
+    assert inspector.get_pk_constraint("feeds")["constrained_columns"] == ["symbol", "timeframe"]
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == head_revision()
+
+
+def test_upgrade_from_0001_moves_closed_positions_to_runner_trades(tmp_path: Path) -> None:
+    db = make_engine(sqlite_settings(tmp_path), migrate=False)
+    with db.begin() as conn:
+        command.upgrade(alembic_config(conn), "0001_runners")
+    now = datetime.now(UTC)
+    with db.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO runners (runner_id, symbol, timeframe, strategy_path, params, "
+                "window_size, desired_status, created_at, updated_at, state) VALUES "
+                "('old', 'BTCUSDT', '1m', 'examples/ema_crossover.lua', '{}', 100, 'running', "
+                ":now, :now, NULL)"
+            ),
+            {"now": now},
+        )
+        names = ", ".join(POSITION_FIELDS)
+        marks = ", ".join(f":{n}" for n in POSITION_FIELDS)
+        for exit_time in (60_000, 120_000):
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO closed_positions (runner_id, {names}) VALUES ('old', {marks})"
+                ),
+                position(exit_time),
+            )
+    migrate(db)
+    store = RunnerStore(db)
+    assert store.closed_positions("old") == [position(120_000), position(60_000)]
+    record = store.get("old")
+    assert record is not None and record.strategy_code is None and record.strategy_hash is None
+    assert "closed_positions" not in sa.inspect(db).get_table_names()
+    with db.begin() as conn:
+        command.downgrade(alembic_config(conn), "0001_runners")
+    with db.begin() as conn:
+        kept = conn.execute(sa.text("SELECT exit_time FROM closed_positions ORDER BY id")).all()
+    assert kept == [(60_000,), (120_000,)]
+    db.dispose()
 
 
 def test_models_match_the_migrations(engine: sa.Engine) -> None:
@@ -161,7 +205,7 @@ def test_downgrade_to_base_drops_the_tables(engine: sa.Engine) -> None:
         command.downgrade(alembic_config(conn), "base")
     assert set(sa.inspect(engine).get_table_names()) == {"alembic_version"}
     migrate(engine)
-    assert {"runners", "closed_positions"} <= set(sa.inspect(engine).get_table_names())
+    assert {"runners", "runner_trades", "feeds"} <= set(sa.inspect(engine).get_table_names())
 
 
 def _start_process(settings: Settings, barrier: Barrier) -> None:
@@ -357,7 +401,7 @@ def test_closed_positions_newest_first_and_deleted_with_their_runner(engine: sa.
 
     assert store.delete("gone") is True
     with engine.connect() as conn:
-        left = conn.execute(sa.text("SELECT runner_id FROM closed_positions")).scalars().all()
+        left = conn.execute(sa.text("SELECT runner_id FROM runner_trades")).scalars().all()
     assert left == ["other"]
 
 
@@ -390,3 +434,41 @@ def test_set_status_refuses_unknown_status(engine: sa.Engine) -> None:
     with pytest.raises(ConfigError, match="'error'"):
         store.set_status("s", "error")
     assert store.get("s").desired_status == "running"
+
+
+def test_trades_with_state_in_one_transaction_and_counts(engine: sa.Engine) -> None:
+    store = RunnerStore(engine)
+    store.add(runner("a"))
+    store.add(runner("b"))
+    trades = [position(t, pnl) for t, pnl in ((1_000, 5.0), (2_000, -2.0), (3_000, 1.5))]
+    store.add_closed_positions("a", trades, state={"trades": 3})
+    store.add_closed_positions("b", [position(4_000, -1.0)])
+    record = store.get("a")
+    assert record is not None and record.state == {"trades": 3}
+    assert store.trade_counts() == {"a": (3, 2, 4.5), "b": (1, 0, -1.0)}
+
+
+def test_runners_using_a_strategy_and_its_stored_code(engine: sa.Engine) -> None:
+    store = RunnerStore(engine)
+    store.add(runner("x"))
+    store.add(runner("y"))
+    path = runner("x").strategy_path
+    assert store.runners_using(path) == ["x", "y"]
+    assert store.runners_using("user/other.lua") == []
+    assert store.set_strategy("x", "-- code", "ab" * 32)
+    got = store.get("x")
+    assert got is not None and (got.strategy_code, got.strategy_hash) == ("-- code", "ab" * 32)
+
+
+def test_feed_store_keeps_the_latest_bar_only(engine: sa.Engine) -> None:
+    from engine.storage.feed_store import FeedStore
+
+    feeds = FeedStore(engine)
+    assert feeds.last_bar("BTCUSDT", "1m") is None
+    bar = {"time": 120_000, "open": 1.0, "high": 2.0, "low": 0.5, "close": 1.5, "volume": 3.0}
+    feeds.save({("BTCUSDT", "1m"): bar, ("ETHUSDT", "1m"): {**bar, "time": 60_000}})
+    feeds.save({("BTCUSDT", "1m"): {**bar, "time": 60_000}})  # older: ignored
+    assert feeds.last_bar("BTCUSDT", "1m") == bar
+    feeds.save({("BTCUSDT", "1m"): {**bar, "time": 180_000, "close": 9.0}})
+    assert feeds.last_bar("BTCUSDT", "1m") == {**bar, "time": 180_000, "close": 9.0}
+    assert feeds.last_bar("ETHUSDT", "1m") == {**bar, "time": 60_000}

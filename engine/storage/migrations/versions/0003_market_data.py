@@ -1,7 +1,7 @@
 """Market data: candle series and candles, collection jobs and their sessions.
 
 Revision ID: 0003_market_data
-Revises: 0001_runners
+Revises: 0002_runner_trades
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_market_data"
-down_revision: str | None = "0001_runners"
+down_revision: str | None = "0002_runner_trades"
 branch_labels: str | None = None
 depends_on: str | None = None
 
