@@ -120,6 +120,201 @@ local function call_strategy(fn, a)
   return false, strategy_failure(res)
 end
 
+-- guards for C library calls ----------------------------------------------------------------
+-- The instruction budget only counts Lua instructions: one C call (string.rep, table.move, a
+-- backtracking pattern) could run for minutes. These wrappers check sizes first and raise a
+-- clear error naming the function and the limit (limits and their reasons: README "Sandbox").
+local srep, sfind, smatch, sgmatch, sgsub = string.rep, string.find, string.match, string.gmatch, string.gsub
+local sbyte, tmove, tonumber = string.byte, table.move, tonumber
+local MAX_RESULT = 16 * 1024 * 1024      -- bytes a string.rep/concat/format result may have
+local MAX_ELEMENTS = 1000000             -- elements table.move/table.concat may touch
+local MAX_SUBJECT = 100000               -- bytes of a pattern function's subject
+local MAX_PATTERN = 1000                 -- bytes of a pattern
+local MAX_STEPS = 3000000                -- estimated worst-case matcher steps (~45 ms)
+
+local function big(n)
+  if n < 1e6 then return sformat("%d", mtointeger(n) or n // 1) end
+  return (sgsub(sformat("%.1e", n), "e%+?0*", "e"))
+end
+
+-- level 3: the strategy line that called the guarded function (4 from check_pattern)
+local function guard_error(message, level) error(message, level or 3) end
+
+local function rep(s, n, sep)
+  local count = tonumber(n)
+  if count and count > 0 then
+    count = count + 0.0  -- float arithmetic: integer products would wrap around
+    local ls = type(s) == "string" and #s or #tostring(s)
+    local lsep = type(sep) == "string" and #sep or (sep ~= nil and #tostring(sep) or 0)
+    local bytes = ls * count + lsep * (count - 1)
+    if bytes > MAX_RESULT then
+      guard_error(sformat("string.rep: result of %s bytes exceeds the 16 MiB limit", big(bytes)))
+    end
+    if count > MAX_RESULT then
+      guard_error(sformat("string.rep: %s repetitions exceed the limit of 16 Mi", big(count)))
+    end
+  end
+  return srep(s, n, sep)
+end
+
+local function move(a1, f, e, t, a2)
+  local first, last = tonumber(f), tonumber(e)
+  if first and last and last >= first and last - (first + 0.0) + 1 > MAX_ELEMENTS then
+    guard_error(sformat("table.move: %s elements exceed the limit of %d",
+                        big(last - (first + 0.0) + 1), MAX_ELEMENTS))
+  end
+  return tmove(a1, f, e, t, a2)
+end
+
+local function concat(list, sep, i, j)
+  local first = tonumber(i) or 1
+  local last = tonumber(j)
+  if last == nil and type(list) == "table" then last = #list end
+  if last and last >= first then
+    local n = last - (first + 0.0) + 1
+    if n > MAX_ELEMENTS then
+      guard_error(sformat("table.concat: %s elements exceed the limit of %d", big(n),
+                          MAX_ELEMENTS))
+    end
+    local lsep = type(sep) == "string" and #sep or 0
+    if lsep * (n - 1) > MAX_RESULT then
+      guard_error(sformat("table.concat: separators alone make %s bytes, over the 16 MiB limit",
+                          big(lsep * (n - 1))))
+    end
+  end
+  return tconcat(list, sep, i, j)
+end
+
+-- Lua 5.4 already refuses widths and precisions over 99; what is left is a huge format string
+-- or many wide conversions: estimate the result (widths at 99, %s at its argument's length).
+local function format(fmt, ...)
+  if type(fmt) == "string" then
+    if #fmt > MAX_SUBJECT then
+      guard_error(sformat("string.format: a format of %s bytes exceeds the %d-byte limit",
+                          big(#fmt), MAX_SUBJECT))
+    end
+    local estimate = #fmt
+    for k = 1, select("#", ...) do
+      local v = select(k, ...)
+      estimate = estimate + (type(v) == "string" and #v or 99)
+    end
+    if estimate > MAX_RESULT then
+      guard_error(sformat("string.format: result of about %s bytes exceeds the 16 MiB limit",
+                          big(estimate)))
+    end
+  end
+  return sformat(fmt, ...)
+end
+
+-- Pattern cost: each repetition item (*, +, -), %b and back-reference can make the matcher
+-- try every length for it, so a failing search over an n-byte subject tries up to
+-- n^r / r! splits, r = repetitions + 1 for the start position (+0 when anchored with ^); at
+-- least items * n steps; each '?' doubles it. The matcher does ~70 M steps/s here, so the
+-- 3e6-step limit keeps one call under ~45 ms (one repetition: subjects up to ~2,400 bytes).
+local FACTORIAL = {1}
+for k = 2, 20 do FACTORIAL[k] = FACTORIAL[k - 1] * k end
+local SPECIALS = "[%^%$%*%+%?%.%(%)%[%]%%%-]"
+local costs, n_costs = {}, 0
+
+local function analyse(p)
+  local c = costs[p]
+  if c then return c end
+  local len, i, items, reps, doubles = #p, 1, 0, 0, 0
+  local anchored = sbyte(p, 1) == 94  -- '^'
+  if anchored then i = 2 end
+  while i <= len do
+    local ch = sbyte(p, i)
+    local single = true
+    if ch == 40 or ch == 41 then        -- ( )
+      single, i = false, i + 1
+    elseif ch == 37 then                -- %
+      local nx = sbyte(p, i + 1)
+      if nx == 98 then                  -- %bxy
+        reps, items, single, i = reps + 1, items + 1, false, i + 4
+      elseif nx == 102 then             -- %f[set]
+        i = i + 2
+        local close = sfind(p, "]", i + 2, true) or len
+        items, single, i = items + 1, false, close + 1
+      elseif nx and nx >= 49 and nx <= 57 then  -- %1..%9
+        reps, items, single, i = reps + 1, items + 1, false, i + 2
+      else
+        i = i + 2
+      end
+    elseif ch == 91 then                -- [set]
+      local k = i + 1
+      if sbyte(p, k) == 94 then k = k + 1 end
+      k = k + 1                         -- a ']' first in a set is literal
+      while k <= len and sbyte(p, k) ~= 93 do
+        if sbyte(p, k) == 37 then k = k + 1 end
+        k = k + 1
+      end
+      i = k + 1
+    elseif ch == 36 and i == len then   -- final $
+      single, i = false, i + 1
+    else
+      i = i + 1
+    end
+    if single then
+      items = items + 1
+      local q = sbyte(p, i)
+      if q == 42 or q == 43 or q == 45 then reps, i = reps + 1, i + 1
+      elseif q == 63 then doubles, i = doubles + 1, i + 1 end
+    end
+  end
+  c = {items = items, reps = reps + (anchored and 0 or 1), doubles = doubles,
+       plain = sfind(p, SPECIALS) == nil}
+  if n_costs >= 1000 then costs, n_costs = {}, 0 end
+  costs[p], n_costs = c, n_costs + 1
+  return c
+end
+
+local function check_pattern(fname, s, p, plain)
+  if type(s) ~= "string" or type(p) ~= "string" then return end  -- the C function complains
+  local n = #s
+  if n > MAX_SUBJECT then
+    guard_error(sformat("%s: a subject of %s bytes exceeds the %d-byte limit for pattern functions",
+                        fname, big(n), MAX_SUBJECT), 4)
+  end
+  if #p > MAX_PATTERN then
+    guard_error(sformat("%s: a pattern of %s bytes exceeds the %d-byte limit", fname, big(#p),
+                        MAX_PATTERN), 4)
+  end
+  if plain then return end
+  local c = analyse(p)
+  if c.plain then return end
+  local steps = mmax(c.items * n, n ^ c.reps / FACTORIAL[mmin(c.reps, 20)]) * 2 ^ c.doubles
+  if steps > MAX_STEPS then
+    guard_error(sformat("%s: pattern '%s' on a %s-byte subject could take %s matching steps " ..
+                        "(limit %d); use a shorter subject or fewer repetitions (*, +, -, ?, %%b)",
+                        fname, p, big(n), big(steps), MAX_STEPS), 4)
+  end
+end
+
+local function find(s, p, init, plain)
+  check_pattern("string.find", s, p, plain)
+  return sfind(s, p, init, plain)
+end
+
+local function match(s, p, init)
+  check_pattern("string.match", s, p, false)
+  return smatch(s, p, init)
+end
+
+local function gmatch(s, p, init)
+  check_pattern("string.gmatch", s, p, false)
+  return sgmatch(s, p, init)
+end
+
+local function gsub(s, p, repl, n)
+  check_pattern("string.gsub", s, p, false)
+  return sgsub(s, p, repl, n)
+end
+
+local GUARDED_STRING = {rep = rep, format = format, find = find, match = match, gmatch = gmatch,
+                        gsub = gsub}
+local GUARDED_TABLE = {move = move, concat = concat}
+local string_meta = getmetatable("")
+
 -- sandbox -----------------------------------------------------------------------------------
 local function copy(t, skip)
   local c = {}
@@ -151,7 +346,10 @@ local function make_env(params)
   end
   e.math = copy(math)
   e.string = copy(string, {dump = true})
+  for name, f in next, GUARDED_STRING do e.string[name] = f end
   e.table = copy(table)
+  for name, f in next, GUARDED_TABLE do e.table[name] = f end
+  string_meta.__index = e.string  -- ("x"):rep(n) goes through the guards too
   e.utf8 = copy(utf8)
   e.unpack = table.unpack
   e.pcall = function(f, ...) return rethrow_limits(pcall(f, ...)) end

@@ -5,6 +5,7 @@ CPU time per case is measured by benchmarks/bench_sandbox.py (target < 100 ms), 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ CASES: dict[str, tuple[type[StrategyError], str, int | None]] = {
     "require_os": (StrategyError, "global 'require'", BODY_LINE),
     "load_with_env": (StrategyError, "global 'load'", BODY_LINE),
     "dofile": (StrategyError, "global 'dofile'", BODY_LINE),
-    "string_rep_bomb": (StrategyLimitError, "memory limit exceeded", None),
+    "string_rep_bomb": (StrategyError, "string.rep: result of 5.0e8 bytes exceeds", BODY_LINE),
     "table_bomb": (StrategyLimitError, "memory limit exceeded", None),
     "infinite_loop": (StrategyLimitError, "instruction budget exceeded", BODY_LINE),
     "pcall_swallows_budget": (StrategyLimitError, "instruction budget exceeded", BODY_LINE),
@@ -41,6 +42,18 @@ CASES: dict[str, tuple[type[StrategyError], str, int | None]] = {
     "error_table": (StrategyError, "non-string value", BODY_LINE),
     "memory_in_pcall": (StrategyLimitError, "memory limit exceeded", None),
     "toplevel_loop": (StrategyLimitError, "instruction budget exceeded", 2),
+    # single C calls the instruction budget cannot stop: the kernel's guards refuse them
+    "rep_empty_maxinteger": (StrategyError, "string.rep: 9.2e18 repetitions exceed", BODY_LINE),
+    "method_rep_maxinteger": (StrategyError, "string.rep: result of 1.8e19 bytes", BODY_LINE),
+    "table_move_huge": (StrategyError, "table.move: 1.1e15 elements exceed", BODY_LINE),
+    "pattern_lazy_backtracking": (StrategyError, "string.find: pattern '.-.-", BODY_LINE),
+    "pattern_star_backtracking": (StrategyError, "on a 100000-byte subject", BODY_LINE),
+    "pattern_balance_long": (StrategyError, "a subject of 200000 bytes exceeds", BODY_LINE),
+    "toplevel_rep_empty": (StrategyError, "string.rep: 9.2e18 repetitions", 2),
+    "toplevel_table_move": (StrategyError, "table.move: 1.1e15 elements", 2),
+    "toplevel_pattern": (StrategyError, "matching steps (limit 3000000)", 2),
+    "toplevel_pattern_star": (StrategyError, "string.find: pattern '(a*)*b'", 2),
+    "toplevel_balance": (StrategyError, "100000-byte limit for pattern functions", 2),
 }
 
 
@@ -140,3 +153,53 @@ def test_log_and_math_available(series):
     )
     result = run_backtest(StrategySource.from_code(code, "ok.lua"), series)
     assert np.all(result.runs[0].equity == 10_000)
+
+
+def _run_top_level(code: str, series) -> None:
+    body = "function detect_opportunity() end\nfunction filter_commitment() end\n"
+    run_backtest(
+        StrategySource.from_code(
+            code + "\n" + body + "function manage_position() end\n", "guard.lua"
+        ),
+        series,
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "needle"),
+    [
+        ('local s = table.concat({"a"}, "x", 1, 1 << 40)', "table.concat: 1.1e12 elements"),
+        ('local s = table.concat({}, ("x"):rep(1000), 1, 100000)', "separators alone make"),
+        (
+            'local x = ("x"):rep(9 * 1024 * 1024); local s = string.format("%s%s", x, x)',
+            "string.format: result of about 1.9e7 bytes",
+        ),
+        ('local s = ("a"):rep(3000):match("a*a*b")', "string.match: pattern 'a*a*b'"),
+        ('for w in ("a"):rep(3000):gmatch("a-b") do end', "string.gmatch: pattern 'a-b'"),
+        ('local s = ("a"):rep(3000):gsub("%ba", "")', "string.gsub: pattern '%ba'"),
+        ('local s = ("a"):find(("a"):rep(1001))', "a pattern of 1001 bytes exceeds"),
+    ],
+)
+def test_guards_name_the_function_and_the_limit(code, needle, series):
+    with pytest.raises(StrategyError) as info:
+        _run_top_level(code, series)
+    assert needle in info.value.message and info.value.line == 1, info.value.message
+
+
+def test_guarded_functions_still_work_within_the_limits(series):
+    # results checked against Python's own string functions
+    subject = "BTC/USDT 1h close=42000.5 " * 4  # 104 bytes: 104^3/6 steps for two repetitions
+    code = (
+        f'local s = "{subject}"\n'
+        'assert(select(1, s:find("/")) == 4)\n'
+        'assert(s:match("close=(%d+%.%d+)") == "42000.5")\n'
+        f'assert(select(2, s:gsub("USDT", "USD")) == {subject.count("USDT")})\n'
+        'local n = 0; for w in s:gmatch("%a+") do n = n + 1 end\n'
+        f"assert(n == {len(re.findall('[A-Za-z]+', subject))})\n"
+        'assert(string.format("%5.1f|%s", 3.14159, "x") == "  3.1|x")\n'
+        'assert(table.concat({1, 2, 3}, ",") == "1,2,3")\n'
+        'assert(#string.rep("ab", 1000, ",") == 2999)\n'
+        "assert(select(2, table.move({1, 2, 3}, 1, 3, 2)) == nil)\n"
+        'assert(("(()())"):rep(10):find("%b()") == 1)\n'
+    )
+    _run_top_level(code, series)
