@@ -236,15 +236,10 @@ def make_side_panel(diagnostics: list[dict[str, Any]], quick_hint: str, ids: Edi
                         ],
                         className="panel-header",
                     ),
-                    dcc.Loading(
-                        html.Div(
-                            "Run ▶ Quick test to backtest the code in the editor on simulated "
-                            "data.",
-                            id=ids.quick_out,
-                            className="quick-out text-muted small",
-                        ),
-                        type="dot",
-                        color="#00bc8c",
+                    html.Div(
+                        "Run ▶ Quick test to backtest the code in the editor on simulated data.",
+                        id=ids.quick_out,
+                        className="quick-out text-muted small",
                     ),
                 ],
                 className="panel",

@@ -85,6 +85,17 @@ def _finite(value: Any) -> str:
     return "∞" if number == float("inf") else f"{number:.2f}"
 
 
+def quick_test_pending(stage: str) -> html.Div:
+    """A quick test waiting in the queue or running in a worker."""
+    return html.Div(
+        [
+            dbc.Spinner(size="sm", color="success", spinner_class_name="me-2"),
+            html.Span(f"Quick test {stage}…"),
+        ],
+        className="quick-pending text-muted small",
+    )
+
+
 def quick_test_error(message: str, line: int | None, column: int = 1) -> html.Div:
     """The strategy's error, clickable to its line when known."""
     attrs = jump_attrs(line, column) if line else {}

@@ -7,6 +7,7 @@ unsaved-changes guard); the Lua mode and dark theme are vendored in ``assets/ace
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -14,6 +15,7 @@ from urllib.parse import quote
 import dash
 import dash_ace
 import dash_bootstrap_components as dbc
+import redis
 from dash import (
     ALL,
     ClientsideFunction,
@@ -27,20 +29,23 @@ from dash import (
     html,
 )
 from dash.exceptions import PreventUpdate
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 
 from components import strategy_completions as sc
 from components import strategy_diagnostics as sd
 from components import strategy_editor_layout as le
 from components import strategy_metadata_form as mf
 from components import strategy_quick_test as w  # `w.` keeps the quick-test callback as it was
-from engine.backtest.run import run_backtest
-from engine.data.simulated import generate_history
-from engine.errors import ConfigError, StrategyError, TradeSimError
-from engine.strategy.fills import SimConfig
-from engine.strategy.instance import StrategySource
+from engine.backtest.quick_test import QUICK_BARS, QUICK_TIMEFRAME
+from engine.errors import ConfigError
 from engine.strategy.metadata import parse_metadata, replace_header
 from engine.strategy.store import StrategyNameError, StrategyNotFound, StrategyStore
 from engine.strategy.validator import validate_strategy
+from jobs.quick_test import QUEUE as QUICK_QUEUE
+from jobs.quick_test import TIMEOUT_S as QUICK_TIMEOUT_S
+from jobs.quick_test import quick_test_job
 from pages._services import services
 
 # dash-ace lists its source map as a script; a dynamic entry is served but never put in a
@@ -55,8 +60,6 @@ dash.register_page(
     title=lambda name=None, **_: f"{name} · Strategy editor" if name else "Strategy editor",
 )
 
-QUICK_BARS = 3_000
-QUICK_TIMEFRAME = "1h"
 P = "strategy-editor"
 EDITOR = f"{P}-ace"
 INFO = f"{P}-info"
@@ -77,6 +80,10 @@ QUICK = f"{P}-quick"
 QUICK_REQUEST = f"{P}-quick-request"
 QUICK_SYMBOL = f"{P}-quick-symbol"
 QUICK_OUT = f"{P}-quick-out"
+QUICK_JOB = f"{P}-quick-job"
+QUICK_POLL = f"{P}-quick-poll"
+#: The page stops waiting for a quick-test job after this long (the job kills itself at 10 s).
+QUICK_GIVE_UP_S = 30
 META_TOGGLE = f"{P}-meta-toggle"
 META_COLLAPSE = f"{P}-meta-collapse"
 META_ERROR = f"{P}-meta-error"
@@ -164,6 +171,8 @@ def layout(name: str | None = None, **_query: str) -> html.Div:
             dcc.Store(id=CATALOG, data=sc.completion_catalog()),
             dcc.Store(id=SAVE_REQUEST),
             dcc.Store(id=QUICK_REQUEST),
+            dcc.Store(id=QUICK_JOB),
+            dcc.Interval(id=QUICK_POLL, interval=300, disabled=True),
             dcc.Store(id=CODE, data=code),
             dcc.Store(id=PENDING),
             html.Div(id=APPLIED, hidden=True),
@@ -367,6 +376,8 @@ def _save(request: dict[str, Any] | None, info: dict[str, Any]) -> tuple[Any, An
 
 
 @callback(
+    Output(QUICK_JOB, "data"),
+    Output(QUICK_POLL, "disabled"),
     Output(QUICK_OUT, "children"),
     Input(QUICK_REQUEST, "data"),
     State(QUICK_SYMBOL, "value"),
@@ -374,18 +385,58 @@ def _save(request: dict[str, Any] | None, info: dict[str, Any]) -> tuple[Any, An
     prevent_initial_call=True,
 )
 def _quick_test(request: dict[str, Any] | None, symbol: str, info: dict[str, Any]) -> Any:
-    """Backtest the code in the editor on generated bars: trades, P&L, or the first error."""
+    """Queue the quick test of the code in the editor as an RQ job; the poll shows it."""
     if not request:
         raise PreventUpdate
+    queue = Queue(QUICK_QUEUE, connection=services().redis)
     try:
-        source = StrategySource.from_code(request["code"], f"{info['name']}.lua")
-        series = generate_history(symbol or "BTCUSDT", QUICK_TIMEFRAME, QUICK_BARS)
-        # a tighter per-call budget bounds a quick test to a few seconds of one web thread
-        result = run_backtest(source, series, config=SimConfig(instruction_budget=100_000))
-    except StrategyError as exc:
-        return w.quick_test_error(str(exc), exc.line)
-    except TradeSimError as exc:
-        return w.quick_test_error(str(exc), None)
-    trades = [t.to_dict() for t in result.trades]
-    label = f"{series.symbol} · {QUICK_TIMEFRAME} · {result.timing.get('total_s', 0) * 1000:.0f} ms"
-    return w.quick_test_result(result.metrics, trades, len(series), label)
+        job = queue.enqueue(
+            quick_test_job,
+            request["code"],
+            info["name"],
+            symbol or "BTCUSDT",
+            job_timeout=QUICK_TIMEOUT_S + 5,
+            result_ttl=300,
+            failure_ttl=300,
+        )
+    except redis.RedisError as exc:
+        return None, True, w.quick_test_error(f"cannot queue the quick test: {exc}", None)
+    started = {"id": job.id, "started": time.time()}
+    return started, False, w.quick_test_pending("queued")
+
+
+@callback(
+    Output(QUICK_OUT, "children", allow_duplicate=True),
+    Output(QUICK_POLL, "disabled", allow_duplicate=True),
+    Input(QUICK_POLL, "n_intervals"),
+    State(QUICK_JOB, "data"),
+    prevent_initial_call=True,
+)
+def _quick_test_poll(_n: int, job_info: dict[str, Any] | None) -> Any:
+    """Show the quick-test job's state; its result or error once it has ended."""
+    if not job_info:
+        return dash.no_update, True
+    try:
+        job = Job.fetch(job_info["id"], connection=services().redis)
+    except (NoSuchJobError, redis.RedisError) as exc:
+        return w.quick_test_error(f"quick test lost: {exc}", None), True
+    status = job.get_status(refresh=False)
+    if job.is_finished:
+        result = job.return_value()
+        if not result["ok"]:
+            return w.quick_test_error(result["message"], result["line"]), True
+        return w.quick_test_result(
+            result["metrics"], result["trades"], result["bars"], result["label"]
+        ), True
+    if job.is_failed or job.is_stopped or job.is_canceled:
+        return w.quick_test_error(
+            f"quick test stopped: it ran longer than {QUICK_TIMEOUT_S} s (look for a loop or "
+            "a huge string/table operation)",
+            None,
+        ), True
+    if time.time() - job_info["started"] > QUICK_GIVE_UP_S:
+        return w.quick_test_error(
+            "no worker picked up the quick test: is `tradesim up` (or `tradesim worker`) running?",
+            None,
+        ), True
+    return w.quick_test_pending("running" if status == "started" else "queued"), False

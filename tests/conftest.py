@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -97,3 +99,22 @@ def engine_env(settings: Settings) -> dict[str, str]:
     from engine.platform.launcher import child_env
 
     return child_env(settings, settings.redis_url or "")
+
+
+@pytest.fixture
+def worker(redis_url: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A real ``tradesim worker`` process (RQ, forking work-horses) on the session Redis."""
+    env = {**os.environ, "REDIS_URL": redis_url}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jobs.worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -395,6 +395,60 @@ def _check_forbidden(scan: TokenScan) -> list[Diagnostic]:
     return out
 
 
+_HUGE_COUNTS = {"rep": "string.rep", "move": "table.move", "concat": "table.concat"}
+_PATTERN_FUNCTIONS = ("find", "match", "gmatch", "gsub")
+_BACKTRACKING = re.compile(r"(?<!%)[*+-]")
+
+
+def _is_huge(scan: TokenScan, first: int, last: int) -> bool:
+    """An argument list with math.maxinteger / math.huge, a shift, or a number >= 2^24."""
+    texts, kinds = scan.texts, scan.kinds
+    for k in range(first, last):
+        text = texts[k]
+        if text in ("maxinteger", "huge") and texts[k - 1] == "." and texts[k - 2] == "math":
+            return True
+        if text == "<<":
+            return True
+        if kinds[k] == "number":
+            try:
+                if float(text) >= 2**24:
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
+def _check_c_call_bombs(scan: TokenScan) -> list[Diagnostic]:
+    """Calls that the sandbox's C-call guards will refuse for sure (warnings: the values are
+    only known when the strategy runs)."""
+    texts = scan.texts
+    out = []
+    for name, label in _HUGE_COUNTS.items():
+        for i in scan.where.get(name, ()):
+            call = texts[i - 1] in (".", ":") and texts[i + 1] == "("
+            if call and _is_huge(scan, i + 2, scan.match[i + 1]):
+                message = (
+                    f"`{label}` with a huge count always fails in the sandbox (limits: "
+                    "16 MiB results, 1,000,000 elements)"
+                )
+                out.append(_at(scan, "warning", i, message))
+    for name in _PATTERN_FUNCTIONS:
+        for i in scan.where.get(name, ()):
+            if texts[i - 1] not in (".", ":") or texts[i + 1] != "(":
+                continue
+            for k in range(i + 2, scan.match[i + 1]):
+                if scan.kinds[k] == "string":
+                    items = len(_BACKTRACKING.findall(string_value(scan.tokens[k])))
+                    if items >= 3:
+                        message = (
+                            f"pattern with {items} repetition items (*, +, -): the sandbox "
+                            "refuses it on all but very short subjects (worst case grows as "
+                            "length^items)"
+                        )
+                        out.append(_at(scan, "warning", k, message))
+    return out
+
+
 def validate_strategy(code: str, filename: str = "strategy.lua") -> list[Diagnostic]:
     """All diagnostics for a strategy's code, sorted by line and column.
 
@@ -416,4 +470,5 @@ def validate_strategy(code: str, filename: str = "strategy.lua") -> list[Diagnos
     out += _check_declarations(scan, meta)
     out += _check_actions(scan)
     out += _check_forbidden(scan)
+    out += _check_c_call_bombs(scan)
     return sorted(out, key=lambda d: (d.line, d.column))

@@ -144,7 +144,8 @@ def test_create_edit_save_reload_delete(dash_duo: Any, app: Any, strategy_dir: P
     assert dash_duo.get_logs() == []
 
 
-def test_example_is_read_only_and_quick_test_runs(dash_duo: Any, app: Any) -> None:
+def test_example_is_read_only_and_quick_test_runs(dash_duo: Any, app: Any, worker: Any) -> None:
+    """The quick test runs as an RQ job on a real worker process (the page polls it)."""
     start(dash_duo, app, "/strategies/ema_crossover")
     open_editor(dash_duo, "ema_crossover")
     assert js(dash_duo, f"return {ACE}.getReadOnly()") is True

@@ -11,6 +11,7 @@ import pytest
 
 from engine.strategy.lua_lexer import string_value, tokenize
 from engine.strategy.validator import MAX_CODE_BYTES, Diagnostic, validate_strategy
+from tests.conftest import LUA_FIXTURES
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "validator"
@@ -321,3 +322,28 @@ def test_keywords_operators_and_unterminated_input() -> None:
     assert [t.kind for t in tokens[:3]] == ["keyword", "name", "op"]
     assert tokens[-3].text == "'open" and tokens[-2].kind == "error"
     assert string_value(tokens[-1]) == "never closed"
+
+
+@pytest.mark.parametrize(
+    ("name", "needle"),
+    [
+        ("rep_empty_maxinteger", "`string.rep` with a huge count"),
+        ("method_rep_maxinteger", "`string.rep` with a huge count"),
+        ("table_move_huge", "`table.move` with a huge count"),
+        ("toplevel_table_move", "`table.move` with a huge count"),
+    ],
+)
+def test_c_call_bombs_are_warned_about(name, needle):
+    code = (LUA_FIXTURES / "hostile" / f"{name}.lua").read_text()
+    found = [d for d in validate_strategy(code, f"{name}.lua") if needle in d.message]
+    assert [(d.severity, d.line) for d in found] == [("warning", 2 if "toplevel" in name else 3)]
+
+
+def test_backtracking_pattern_is_warned_about_and_normal_calls_are_not():
+    code = (
+        'local a = ("x"):rep(10) .. string.rep("ab", 3, ",")\n'
+        'local b = a:find("(%d+)%.(%d+)") or a:find(".-.-.-y")\n'
+    )
+    found = [d for d in validate_strategy(code) if "repetition items" in d.message]
+    assert [(d.line, d.column) for d in found] == [(2, code.split("\n")[1].index('".-') + 1)]
+    assert not [d for d in validate_strategy(code) if "huge count" in d.message]
