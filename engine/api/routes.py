@@ -2,28 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.api.core import ApiRequest, ApiResponse, Route, ok
 from engine.api.openapi import OPENAPI_ROUTES
 from engine.api.runners import RUNNER_ROUTES
+from engine.api.schema import NoQuery
+from engine.api.strategies import STRATEGY_ROUTES
 from engine.platform.services import Services
 
 
 def health(services: Services, request: ApiRequest) -> ApiResponse:
-    """Liveness of the web process, plus whether Redis and the engine answer."""
+    """Liveness of the web process, plus whether Redis and the engine answer (never 503)."""
     try:
         redis_ok = bool(services.redis.ping())
+        engine_ok = redis_ok and services.engine.is_online()
     except Exception:  # any connection failure means "not ok", reported, not raised
-        redis_ok = False
-    engine_ok = redis_ok and services.engine.is_online()
+        redis_ok = engine_ok = False
     return ok({"web": "ok", "redis": redis_ok, "engine": engine_ok})
 
 
 ROUTES: list[Route] = [
-    Route("/health", ("GET",), health, "Liveness of web, Redis and engine"),
+    Route(
+        "/health",
+        ("GET",),
+        health,
+        "Liveness of web, Redis and engine",
+        query=NoQuery,
+        data=dict[str, Any],
+    ),
     *RUNNER_ROUTES,
     *OPENAPI_ROUTES,
+    *STRATEGY_ROUTES,
 ]
-
-from engine.api.strategies import STRATEGY_ROUTES  # noqa: E402  (strategy editor routes)
-
-ROUTES += STRATEGY_ROUTES

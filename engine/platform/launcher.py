@@ -18,8 +18,10 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
+from engine.api.security import check_exposure
 from engine.errors import ConfigError
 from engine.platform.redis_server import EmbeddedRedis
+from engine.platform.secrets import mask_url
 from engine.platform.settings import Settings
 from engine.storage.db import make_engine
 
@@ -48,8 +50,11 @@ def child_env(settings: Settings, redis_url: str) -> dict[str, str]:
         TRADESIM_STRATEGY_DIR=str(settings.strategy_dir),
         TRADESIM_KEY_PREFIX=settings.key_prefix,
         TRADESIM_FEED_INTERVAL=str(settings.feed_interval_s),
+        TRADESIM_WEB_THREADS=str(settings.web_threads),
         PYTHONUNBUFFERED="1",
     )
+    if settings.api_token:
+        env["TRADESIM_API_TOKEN"] = settings.api_token
     return env
 
 
@@ -140,6 +145,7 @@ def up(
 ) -> int:
     """Run everything until Ctrl+C / SIGTERM; returns the process exit code."""
     settings = replace(settings, host=host or settings.host, port=port or settings.port)
+    check_exposure(settings.host, settings.api_token)
     supervisor = Supervisor(settings, workers)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -150,9 +156,11 @@ def up(
     try:
         url = supervisor.start()
         print(f"Trading Simulator is running at {url}")
-        redis_where = settings.redis_url or f"embedded ({supervisor.redis.url})"  # type: ignore[union-attr]
+        redis_where = mask_url(settings.redis_url) or f"embedded ({supervisor.redis.url})"  # type: ignore[union-attr]
         print(f"  redis: {redis_where}")
-        print(f"  database: {settings.database_url}")
+        print(f"  database: {mask_url(settings.database_url)}")
+        if settings.api_token:
+            print("  API token: required (TRADESIM_API_TOKEN); pages ask for it at /login")
         print(f"  data: {settings.data_dir}   logs: {settings.log_dir}")
         print("  press Ctrl+C to stop", flush=True)
         code = supervisor.wait()
