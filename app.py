@@ -186,6 +186,8 @@ def _error_handler(dispatcher: Dispatcher) -> Any:
         if isinstance(exc, HTTPException):
             if not api:
                 return exc
+            if exc.code == 404:  # a path Flask's router cannot even match (a newline in it)
+                return _json(dispatcher.not_found(request.path))
             code = (exc.name or "error").lower().replace(" ", "_")
             return _json(error(exc.code or 500, code, exc.description or str(exc)))
         path = HttpRequest(method=request.method, path=request.path)

@@ -89,6 +89,10 @@ class Dispatcher:
             "Please report it with the request that caused it",
         )
 
+    def not_found(self, path: str) -> ApiResponse:
+        """404 for a path no route matches."""
+        return error(**_not_found(path))
+
     def too_large(self) -> ApiResponse:
         """413 for a body over :data:`MAX_BODY_BYTES`."""
         return error(
@@ -141,11 +145,7 @@ class Dispatcher:
                 return route, found.groupdict()
             allowed += [m for m in route.methods if m not in allowed]
         if not allowed:
-            raise ApiError(
-                404,
-                "not_found",
-                f"no API endpoint {path!r}: the endpoints are listed in /api/openapi.json",
-            )
+            raise ApiError(**_not_found(path))
         raise ApiError(
             405,
             "method_not_allowed",
@@ -201,6 +201,14 @@ class Dispatcher:
                 f"Redis is not answering at {where}: start everything with `tradesim up` "
                 "(it runs an embedded Redis), or start your Redis server and check REDIS_URL",
             )
+
+
+def _not_found(path: str) -> dict[str, Any]:
+    return {
+        "status": 404,
+        "code": "not_found",
+        "message": f"no API endpoint {path!r}: the endpoints are listed in /api/openapi.json",
+    }
 
 
 def parse_json(raw: bytes) -> Any:

@@ -14,6 +14,7 @@ from engine.api.schema import (
     NoQuery,
     PathParams,
     Query,
+    QueryInt,
     RunnerId,
     StrategyName,
     StreamId,
@@ -98,26 +99,26 @@ class RunnerFilter(Query):
 class HistoryQuery(Query):
     """How many bars (oldest first)."""
 
-    count: int = Field(100, ge=1, le=500)
+    count: QueryInt = Field(100, ge=1, le=500)
 
 
 class LogQuery(Query):
     """How many decisions (newest first)."""
 
-    count: int = Field(100, ge=1, le=100)
+    count: QueryInt = Field(100, ge=1, le=100)
 
 
 class PositionsQuery(Query):
     """How many closed positions (newest first)."""
 
-    count: int = Field(100, ge=1, le=500)
+    count: QueryInt = Field(100, ge=1, le=500)
 
 
 class EventsQuery(Query):
     """Events after ``after`` (a Redis stream id), optionally one runner's or one type's."""
 
     after: StreamId = "0-0"
-    count: int = Field(100, ge=1, le=1000)
+    count: QueryInt = Field(100, ge=1, le=1000)
     runner_id: RunnerId = absent()
     type: EventType = absent()
 

@@ -18,9 +18,10 @@ Conventions for new routes:
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from engine.data.symbols import SYMBOLS
 from engine.data.timeframes import Timeframe
@@ -45,6 +46,19 @@ RunnerId = Annotated[str, Field(pattern=RUNNER_ID_PATTERN, examples=["btc-ema"])
 StrategyName = Annotated[str, Field(pattern=STRATEGY_NAME_PATTERN, examples=["ema_crossover"])]
 StreamId = Annotated[str, Field(pattern=STREAM_ID_PATTERN, examples=["0-0"])]
 
+
+def _whole_number(value: Any) -> Any:
+    """Query text to int: ASCII digits only (``30``; not ``30.0``, ``٣``, `` 30``)."""
+    if isinstance(value, str):
+        if not re.fullmatch(r"-?[0-9]{1,18}", value):
+            raise ValueError(f"should be a whole number like 30 (got {value!r})")
+        return int(value)
+    return value
+
+
+#: A whole number in a query string (the model's ``Field`` adds the range).
+QueryInt = Annotated[int, BeforeValidator(_whole_number)]
+
 if TYPE_CHECKING:
     SymbolName = str
     TimeframeName = str
@@ -62,10 +76,10 @@ class Body(BaseModel):
 
 
 class Query(BaseModel):
-    """Query-string parameters: unknown names refused; text converted only where the type
-    says so (``count=30`` is 30, ``count=3.0`` is refused)."""
+    """Query-string parameters: unknown names refused, strict types; whole numbers are
+    declared as :data:`QueryInt` (``count=30`` is 30, ``count=3.0`` is refused)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
 
 class PathParams(BaseModel):

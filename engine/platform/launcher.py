@@ -140,6 +140,21 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
         os.killpg(process.pid, sig)
 
 
+def startup_lines(settings: Settings, url: str, embedded_redis: str | None) -> list[str]:
+    """What ``tradesim up`` prints once everything runs (passwords in URLs masked)."""
+    redis_where = mask_url(settings.redis_url) or f"embedded ({embedded_redis})"
+    lines = [
+        f"Trading Simulator is running at {url}",
+        f"  redis: {redis_where}",
+        f"  database: {mask_url(settings.database_url)}",
+        f"  data: {settings.data_dir}   logs: {settings.log_dir}",
+    ]
+    if settings.api_token:
+        lines.append("  API token: required (TRADESIM_API_TOKEN); pages ask for it at /login")
+    lines.append("  press Ctrl+C to stop")
+    return lines
+
+
 def up(
     settings: Settings, *, workers: int = 1, host: str | None = None, port: int | None = None
 ) -> int:
@@ -155,14 +170,8 @@ def up(
     signal.signal(signal.SIGINT, on_signal)
     try:
         url = supervisor.start()
-        print(f"Trading Simulator is running at {url}")
-        redis_where = mask_url(settings.redis_url) or f"embedded ({supervisor.redis.url})"  # type: ignore[union-attr]
-        print(f"  redis: {redis_where}")
-        print(f"  database: {mask_url(settings.database_url)}")
-        if settings.api_token:
-            print("  API token: required (TRADESIM_API_TOKEN); pages ask for it at /login")
-        print(f"  data: {settings.data_dir}   logs: {settings.log_dir}")
-        print("  press Ctrl+C to stop", flush=True)
+        embedded = supervisor.redis.url if supervisor.redis is not None else None
+        print("\n".join(startup_lines(settings, url, embedded)), flush=True)
         code = supervisor.wait()
     finally:
         supervisor.stop()
