@@ -39,7 +39,7 @@ from engine.platform.services import Services, build_services
 from engine.platform.settings import Settings
 
 ROOT = Path(__file__).resolve().parent
-API_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+API_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 log = logging.getLogger("tradesim.web")
 
 
@@ -188,6 +188,8 @@ def _error_handler(dispatcher: Dispatcher) -> Any:
                 return exc
             if exc.code == 404:  # a path Flask's router cannot even match (a newline in it)
                 return _json(dispatcher.not_found(request.path))
+            if exc.code == 405:  # a method Flask does not route (QUERY, ...): our Allow list
+                return _json(dispatcher.method_not_allowed(request.method, request.path))
             code = (exc.name or "error").lower().replace(" ", "_")
             return _json(error(exc.code or 500, code, exc.description or str(exc)))
         path = HttpRequest(method=request.method, path=request.path)

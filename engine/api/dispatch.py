@@ -93,6 +93,14 @@ class Dispatcher:
         """404 for a path no route matches."""
         return error(**_not_found(path))
 
+    def method_not_allowed(self, method: str, path: str) -> ApiResponse:
+        """405 (or 404) for a method no route of ``path`` takes."""
+        try:
+            self._match(method, path)
+        except ApiError as exc:
+            return exc.response()
+        return error(405, "method_not_allowed", f"{method} is not supported on {path}")
+
     def too_large(self) -> ApiResponse:
         """413 for a body over :data:`MAX_BODY_BYTES`."""
         return error(
@@ -135,12 +143,20 @@ class Dispatcher:
             return exc.response()
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """The route for ``method`` among the most specific rules matching ``path`` (a static
+        ``/api/runners/bulk`` shadows ``/api/runners/<runner_id>``, so its ``Allow`` lists only
+        POST); ApiError 404/405 otherwise."""
         wanted = "GET" if method == "HEAD" else method
         allowed: list[str] = []
+        level: int | None = None
         for pattern, route in self._routes:
+            dynamic = route.rule.count("<")
+            if level is not None and dynamic != level:
+                break
             found = pattern.fullmatch(path)
             if found is None:
                 continue
+            level = dynamic
             if wanted in route.methods:
                 return route, found.groupdict()
             allowed += [m for m in route.methods if m not in allowed]
@@ -169,7 +185,7 @@ class Dispatcher:
             models[route.query] = _check(route.query, query, "query")
         body = parse_json(request.body) if request.body else None
         if route.body is not None:
-            if body is None:
+            if not request.body:
                 if route.body_required:
                     fields = ", ".join(route.body.model_fields)
                     raise ApiError(

@@ -78,12 +78,14 @@ class BulkAction(Body):
     )
 
     action: Literal["start", "stop", "pause", "delete"]
-    runner_ids: list[RunnerId] = absent(min_length=1, max_length=1000)
+    runner_ids: list[RunnerId] = absent(min_length=1, max_length=200, schema={"uniqueItems": True})
 
     @model_validator(mode="after")
     def _delete_needs_ids(self) -> BulkAction:
         if self.action == "delete" and not self.runner_ids:
             raise ValueError("delete needs runner_ids (a non-empty list)")
+        if self.runner_ids and len(set(self.runner_ids)) != len(self.runner_ids):
+            raise ValueError("runner_ids lists a runner more than once; list each once")
         return self
 
 

@@ -96,14 +96,16 @@ class EmptyBody(Body):
     """An optional body that carries nothing (``{}``)."""
 
 
-def absent(**constraints: Any) -> Any:
+def absent(*, schema: dict[str, Any] | None = None, **constraints: Any) -> Any:
     """A field that may be left out (then None) but, when given, must have its type: ``null``
-    is refused and the document shows no default. Annotate it with the plain type."""
-    return Field(None, json_schema_extra=_no_default, **constraints)
+    is refused and the document shows no default. Annotate it with the plain type; ``schema``
+    adds JSON Schema keywords (the validator must enforce them too)."""
 
+    def edit(found: dict[str, Any]) -> None:
+        found.pop("default", None)
+        found.update(schema or {})
 
-def _no_default(schema: dict[str, Any]) -> None:
-    schema.pop("default", None)
+    return Field(None, json_schema_extra=edit, **constraints)
 
 
 def problems(exc: ValidationError, where: str) -> list[dict[str, Any]]:
