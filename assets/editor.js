@@ -3,7 +3,7 @@
  *
  * The page (pages/strategy_editor.py) calls window.dash_clientside.strategy_editor.setup from
  * a clientside callback with the editor's id and the completion catalog built from
- * engine/contract.py (components/strategy_widgets.py: completion_catalog). */
+ * engine/contract.py (components/strategy_completions.py: completion_catalog). */
 (function () {
   "use strict";
 

@@ -372,3 +372,17 @@ def _spec(spec: Mapping[str, Any]) -> ParamSpec:
 def _sentence(message: str, prefix: str) -> str:
     text = message.removeprefix(prefix)
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def form_feedback(problems: dict[str, str], general: str | None, names: list[str]) -> list[Any]:
+    """The create form's error outputs: the general message and whether it shows, then each
+    field's message and invalid flag, and the parameters' (``names``) messages and flags."""
+    return [
+        general or "",
+        general is not None,
+        *[problems.get(f, "") for f in FIELDS],
+        "runner_id" in problems,
+        "window_size" in problems,
+        [problems.get(f"param:{n}", "") for n in names],
+        [f"param:{n}" in problems for n in names],
+    ]

@@ -1,5 +1,6 @@
-"""Layout pieces shared by the runner pages: the detail header, panel cards, the delete
-confirmation and the not-found card. Pure builders (ids are passed in by the pages).
+"""Layout pieces of the runner pages: the manager's header and engine-offline alert, the detail
+header, panel cards, the delete confirmation and the not-found card. Pure builders (ids are
+passed in by the pages).
 """
 
 from __future__ import annotations
@@ -99,4 +100,28 @@ def make_not_found(card_id: str, runner_id: str) -> html.Div:
         ),
         className="coming-soon",
         id=card_id,
+    )
+
+
+def make_runners_header(new_id: str) -> html.Div:
+    """Title, subtitle and the ``+ New runner`` button (id ``new_id``)."""
+    return html.Div(
+        [
+            html.H3("Runners", className="page-title mb-0"),
+            html.Span("live paper trading", className="page-subtitle"),
+            dbc.Button("+ New runner", id=new_id, color="success", className="ms-auto"),
+        ],
+        className="page-header",
+    )
+
+
+def make_offline_alert(alert_id: str, *, is_open: bool) -> dbc.Alert:
+    """ "Engine offline" banner (shown while ``is_open``)."""
+    return dbc.Alert(
+        "Engine offline: showing the last state it published. Start it with "
+        "`tradesim up`; actions are disabled until it is back.",
+        id=alert_id,
+        color="danger",
+        is_open=is_open,
+        className="py-2",
     )

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from dash import html
 
-from components.runner_chart import parse_call
+from components.runner_chart_traces import parse_call
 from components.runner_format import (
     as_number,
     fmt_number,

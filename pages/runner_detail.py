@@ -17,20 +17,15 @@ import redis
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from components.runner_chart import (
-    OSCILLATOR_PRESETS,
-    OVERLAY_PRESETS,
-    chart_timeframes,
-    runner_figure,
-    strategy_indicators,
+from components.runner_chart import OSCILLATOR_PRESETS, runner_figure
+from components.runner_chart_traces import strategy_indicators
+from components.runner_detail_layout import (
+    NO_OSCILLATOR,
+    ChartCardIds,
+    make_chart_card,
+    make_controls,
 )
-from components.runner_format import (
-    ACTION_DONE,
-    ACTION_LABEL,
-    allowed_actions,
-    make_toast,
-    price_decimals,
-)
+from components.runner_format import ACTION_DONE, ACTION_LABEL, make_toast, price_decimals
 from components.runner_layout import (
     make_confirm_modal,
     make_not_found,
@@ -85,16 +80,10 @@ CONFIRM_CANCEL = f"{P}-confirm-cancel"
 REDIRECT = f"{P}-redirect"
 NOT_FOUND = f"{P}-not-found"
 REFRESH_MS = 2_000
-NO_OSCILLATOR = "none"
 READ_ERRORS = (redis.RedisError, OSError, ValueError)
-BUTTON_COLOR = {
-    "pause": "warning",
-    "resume": "success",
-    "start": "success",
-    "stop": "danger",
-    "close_position": "info",
-    "delete": "secondary",
-}
+
+
+CHART_IDS = ChartCardIds(chart=CHART, timeframe=TIMEFRAME, overlays=OVERLAYS, oscillator=OSCILLATOR)
 
 
 def action_id(action: str) -> dict[str, str]:
@@ -120,7 +109,7 @@ def detail_view(engine: EngineClient, runner_id: str) -> dict[str, Any] | None:
         "snapshot": snap,
         "offline": not online,
         "header": make_runner_header(snap),
-        "controls": _controls(snap, online),
+        "controls": make_controls(snap, online, action_id),
         "controls_key": f"{snap.get('status')}|{bool(snap.get('position'))}|{online}",
         "indicators": make_indicator_panel(
             snap.get("indicators") or {}, last_bar.get("close"), decimals
@@ -214,7 +203,9 @@ def layout(runner_id: str | None = None, **_query: Any) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(
-                        _chart_card(snap, overlays, oscillator, chart[0] if chart else None),
+                        make_chart_card(
+                            snap, overlays, oscillator, chart[0] if chart else None, CHART_IDS
+                        ),
                         xl=9,
                         lg=8,
                         className="mb-3",
@@ -269,73 +260,6 @@ def layout(runner_id: str | None = None, **_query: Any) -> html.Div:
             ),
         ],
         className="runner-detail-page",
-    )
-
-
-def _controls(snap: dict[str, Any], online: bool) -> list[Any]:
-    actions = [a for a in allowed_actions(str(snap.get("status"))) if a != "view"]
-    if snap.get("position") and snap.get("status") in ("running", "paused"):
-        actions.insert(-1, "close_position")
-    return [
-        dbc.Button(
-            ACTION_LABEL[a],
-            id=action_id(a),
-            color=BUTTON_COLOR[a],
-            outline=a != "delete",
-            size="sm",
-            disabled=not online,
-        )
-        for a in actions
-    ]
-
-
-def _chart_card(
-    snap: dict[str, Any], overlays: list[str], oscillator: str, figure: Any
-) -> dbc.Card:
-    timeframes = chart_timeframes(snap.get("timeframe"))
-    overlay_opts = list(dict.fromkeys([*overlays, *OVERLAY_PRESETS]))
-    osc_opts = list(dict.fromkeys([oscillator, *OSCILLATOR_PRESETS]))
-    toolbar = html.Div(
-        [
-            dbc.RadioItems(
-                id=TIMEFRAME,
-                options=[{"label": tf, "value": tf} for tf in timeframes],
-                value=timeframes[0] if timeframes else None,
-                inline=True,
-                className="btn-group tf-group",
-                inputClassName="btn-check",
-                labelClassName="btn btn-outline-light btn-sm",
-                labelCheckedClassName="active",
-            ),
-            dcc.Dropdown(
-                id=OVERLAYS,
-                options=overlay_opts,
-                value=overlays,
-                multi=True,
-                placeholder="Overlays",
-                className="dark-dropdown overlay-dropdown",
-            ),
-            dbc.Select(
-                id=OSCILLATOR,
-                options=[
-                    *({"label": o, "value": o} for o in osc_opts),
-                    {"label": "no oscillator", "value": NO_OSCILLATOR},
-                ],
-                value=oscillator,
-                size="sm",
-                className="osc-select",
-            ),
-        ],
-        className="chart-toolbar",
-    )
-    graph = dcc.Graph(
-        id=CHART,
-        figure=figure or {},
-        config={"scrollZoom": True, "displaylogo": False, "modeBarButtonsToRemove": ["select2d"]},
-        className="runner-chart",
-    )
-    return dbc.Card(
-        [dbc.CardHeader(toolbar), dbc.CardBody(graph, className="p-1")], className="panel"
     )
 
 

@@ -18,7 +18,7 @@ from dash.exceptions import PreventUpdate
 
 from components import runner_form as form
 from components.runner_format import ACTION_DONE, make_toast
-from components.runner_layout import make_confirm_modal
+from components.runner_layout import make_confirm_modal, make_offline_alert, make_runners_header
 from components.runner_table import (
     BULK_DELETE,
     BULK_START,
@@ -139,22 +139,8 @@ def layout(
                 id=TOASTS,
                 className="toast-stack",
             ),
-            html.Div(
-                [
-                    html.H3("Runners", className="page-title mb-0"),
-                    html.Span("live paper trading", className="page-subtitle"),
-                    dbc.Button("+ New runner", id=NEW, color="success", className="ms-auto"),
-                ],
-                className="page-header",
-            ),
-            dbc.Alert(
-                "Engine offline: showing the last state it published. Start it with "
-                "`tradesim up`; actions are disabled until it is back.",
-                id=OFFLINE,
-                color="danger",
-                is_open=view["offline"],
-                className="py-2",
-            ),
+            make_runners_header(NEW),
+            make_offline_alert(OFFLINE, is_open=view["offline"]),
             dbc.Row(view["summary"], id=SUMMARY, className="g-2 mb-3 summary-row"),
             make_filter_bar(view["symbols"], view["strategies"]),
             html.Div(make_runner_grid(GRID, view["rows"]), className="grid-frame"),
@@ -421,23 +407,11 @@ def _submit(_n: int | None, *args: Any) -> tuple[Any, ...]:
         )
         if message is None:
             toast = make_toast("Runner created", f"{values['runner_id']} is running.")
-            cleared = _form_outputs({}, None, names)
+            cleared = form.form_feedback({}, None, names)
             return (False, *cleared, toast, _ack(acks, [values["runner_id"]]), "")
         field = form.engine_error_field(exc.code, message, exc.details, names) if exc else None
         if field:
             problems[field] = message
         else:
             general = message
-    return (True, *_form_outputs(problems, general, names), no_update, no_update, no_update)
-
-
-def _form_outputs(problems: dict[str, str], general: str | None, names: list[str]) -> list[Any]:
-    return [
-        general or "",
-        general is not None,
-        *[problems.get(f, "") for f in form.FIELDS],
-        "runner_id" in problems,
-        "window_size" in problems,
-        [problems.get(f"param:{n}", "") for n in names],
-        [f"param:{n}" in problems for n in names],
-    ]
+    return (True, *form.form_feedback(problems, general, names), no_update, no_update, no_update)

@@ -13,9 +13,10 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from components import strategy_widgets as w
+from components import strategy_list as sl
+from components.strategy_metadata_form import unique_name
 from engine.errors import ConfigError
-from engine.strategy.store import EMPTY_TEMPLATE, StrategyInfo, StrategyStore, TemplateInfo
+from engine.strategy.store import EMPTY_TEMPLATE, StrategyInfo, StrategyStore
 from pages._services import services
 
 dash.register_page(__name__, path="/strategies", title="Strategies", name="Strategies")
@@ -52,6 +53,26 @@ def row_id(action: str, name: Any) -> dict[str, Any]:
     return {"type": f"{P}-{action}", "name": name}
 
 
+IDS = sl.StrategyListIds(
+    row=row_id,
+    row_prefix=f"{P}-row",
+    new_modal=NEW_MODAL,
+    new_template=NEW_TEMPLATE,
+    new_preview=NEW_PREVIEW,
+    new_name=NEW_NAME,
+    new_error=NEW_ERROR,
+    new_create=NEW_CREATE,
+    dup_modal=DUP_MODAL,
+    dup_name=DUP_NAME,
+    dup_error=DUP_ERROR,
+    dup_create=DUP_CREATE,
+    del_modal=DEL_MODAL,
+    del_text=DEL_TEXT,
+    del_confirm=DEL_CONFIRM,
+    del_cancel=DEL_CANCEL,
+)
+
+
 def _store() -> StrategyStore:
     return StrategyStore(services().settings.strategy_dir)
 
@@ -82,7 +103,7 @@ def layout(
                     html.Div(
                         [
                             html.H3("Strategies", className="mb-0"),
-                            html.Span(_count(len(infos)), id=COUNT),
+                            html.Span(sl.make_count(len(infos)), id=COUNT),
                         ],
                         className="d-flex align-items-baseline gap-2",
                     ),
@@ -118,10 +139,12 @@ def layout(
                 className="list-toolbar",
             ),
             html.Div(id=NOTICE),
-            html.Div(_table(infos), id=TABLE),
-            _new_modal(templates, chosen, w.unique_name(name or "my_strategy", taken), bool(new)),
-            _duplicate_modal(dup_source, taken),
-            _delete_modal(),
+            html.Div(sl.make_table(infos, IDS), id=TABLE),
+            sl.make_new_modal(
+                templates, chosen, unique_name(name or "my_strategy", taken), bool(new), IDS
+            ),
+            sl.make_duplicate_modal(dup_source, taken, IDS),
+            sl.make_delete_modal(IDS),
         ],
         className="strategies-page",
     )
@@ -130,200 +153,6 @@ def layout(
 def _listing(store: StrategyStore) -> list[StrategyInfo]:
     """The user's strategies first, then the examples."""
     return sorted(store.list(), key=lambda i: i.kind != "user")
-
-
-def _count(n: int) -> html.Span:
-    return html.Span(f"{n} strateg{'y' if n == 1 else 'ies'}", className="text-muted small")
-
-
-def _table(infos: list[StrategyInfo]) -> Any:
-    if not infos:
-        return html.Div("No strategies match.", className="text-muted empty-list")
-    head = html.Thead(
-        html.Tr(
-            [
-                html.Th("Strategy"),
-                html.Th("Indicators"),
-                html.Th("Params", className="num"),
-                html.Th("Status"),
-                html.Th("Modified"),
-                html.Th(""),
-            ]
-        )
-    )
-    return dbc.Table(
-        [head, html.Tbody([_row(i) for i in infos])],
-        hover=True,
-        size="sm",
-        className="strategies-table align-middle",
-    )
-
-
-def _row(info: StrategyInfo) -> html.Tr:
-    actions = [
-        dbc.Button(
-            "Open",
-            href=f"/strategies/{info.name}",
-            size="sm",
-            color="primary",
-            outline=True,
-            className="me-1",
-        ),
-        dbc.Button(
-            "Duplicate",
-            id=row_id("duplicate", info.name),
-            size="sm",
-            color="secondary",
-            outline=True,
-            className="me-1",
-        ),
-    ]
-    if not info.read_only:
-        actions.append(
-            dbc.Button(
-                "Delete", id=row_id("delete", info.name), size="sm", color="danger", outline=True
-            )
-        )
-    return html.Tr(
-        [
-            html.Td(
-                [
-                    html.Div(
-                        [
-                            dcc.Link(
-                                info.name,
-                                href=f"/strategies/{info.name}",
-                                className="strategy-link",
-                            ),
-                            w.kind_badge(info.kind),
-                            html.Span(info.title, className="strategy-title")
-                            if info.title and info.title != info.name
-                            else None,
-                        ],
-                        className="d-flex align-items-center gap-2",
-                    ),
-                    html.Div(info.description or "—", className="strategy-desc"),
-                ]
-            ),
-            html.Td(w.chips(info.indicators_used)),
-            html.Td(len(info.params), className="num"),
-            html.Td(w.validity_badge(info.is_valid, info.errors, info.warnings)),
-            html.Td(
-                info.modified.replace("T", " ").removesuffix("Z"), className="text-muted small"
-            ),
-            html.Td(actions, className="text-end text-nowrap"),
-        ],
-        className=f"strategy-row kind-{info.kind}",
-        id=f"{P}-row-{info.name}",
-    )
-
-
-def _new_modal(templates: list[TemplateInfo], chosen: str, name: str, is_open: bool) -> dbc.Modal:
-    options = [
-        {
-            "label": html.Div(
-                [
-                    html.Div(t.title, className="tpl-title"),
-                    html.Div(_about(t), className="tpl-desc"),
-                ]
-            ),
-            "value": t.id,
-        }
-        for t in templates
-    ]
-    current = next(t for t in templates if t.id == chosen)
-    return dbc.Modal(
-        [
-            dbc.ModalHeader(dbc.ModalTitle("New strategy")),
-            dbc.ModalBody(
-                dbc.Row(
-                    [
-                        dbc.Col(
-                            [
-                                dbc.Label("Template", className="meta-label"),
-                                dbc.RadioItems(
-                                    id=NEW_TEMPLATE,
-                                    options=options,
-                                    value=chosen,
-                                    className="template-list",
-                                    input_class_name="btn-check",
-                                    label_class_name="template-option",
-                                    label_checked_class_name="active",
-                                ),
-                                dbc.Label("Name", className="meta-label mt-3"),
-                                dbc.Input(id=NEW_NAME, value=name, size="sm", maxLength=64),
-                                html.Div(id=NEW_ERROR, className="small text-danger mt-1"),
-                            ],
-                            md=4,
-                        ),
-                        dbc.Col(html.Div(_preview(current), id=NEW_PREVIEW), md=8),
-                    ]
-                )
-            ),
-            dbc.ModalFooter(dbc.Button("Create and open", id=NEW_CREATE, color="success")),
-        ],
-        id=NEW_MODAL,
-        is_open=is_open,
-        size="xl",
-        className="new-strategy-modal",
-    )
-
-
-def _preview(template: TemplateInfo) -> list[Any]:
-    return [
-        html.Div(template.title, className="preview-title"),
-        html.Div(
-            _about(template),
-            className="preview-desc",
-        ),
-        html.Pre(template.code, className="code-preview"),
-    ]
-
-
-def _about(template: TemplateInfo) -> str:
-    if template.id == EMPTY_TEMPLATE:
-        return "A blank header and the three functions to fill in"
-    return template.description
-
-
-def _duplicate_modal(source: str | None, taken: list[str]) -> dbc.Modal:
-    suggestion = w.unique_name(f"{source}_copy", taken) if source else ""
-    return dbc.Modal(
-        [
-            dbc.ModalHeader(dbc.ModalTitle("Duplicate strategy")),
-            dbc.ModalBody(
-                [
-                    html.Div(id=f"{DUP_MODAL}-from", children=_dup_from(source)),
-                    dbc.Label("New name", className="meta-label mt-2"),
-                    dbc.Input(id=DUP_NAME, value=suggestion, size="sm", maxLength=64),
-                    html.Div(id=DUP_ERROR, className="small text-danger mt-1"),
-                ]
-            ),
-            dbc.ModalFooter(dbc.Button("Duplicate and open", id=DUP_CREATE, color="success")),
-        ],
-        id=DUP_MODAL,
-        is_open=source is not None,
-    )
-
-
-def _dup_from(source: str | None) -> Any:
-    return ["Copy of ", html.Code(source)] if source else None
-
-
-def _delete_modal() -> dbc.Modal:
-    return dbc.Modal(
-        [
-            dbc.ModalHeader(dbc.ModalTitle("Delete strategy?")),
-            dbc.ModalBody(id=DEL_TEXT),
-            dbc.ModalFooter(
-                [
-                    dbc.Button("Cancel", id=DEL_CANCEL, color="secondary", outline=True),
-                    dbc.Button("Delete", id=DEL_CONFIRM, color="danger"),
-                ]
-            ),
-        ],
-        id=DEL_MODAL,
-    )
 
 
 # -- callbacks ---------------------------------------------------------------------------------
@@ -347,7 +176,7 @@ def _filter(query: str | None, kind: str | None, _refresh: int) -> tuple[Any, An
             or text in " ".join((i.name, i.title, i.description, *i.indicators_used)).lower()
         )
     ]
-    return _table(infos), _count(len(infos))
+    return sl.make_table(infos, IDS), sl.make_count(len(infos))
 
 
 @callback(
@@ -366,7 +195,7 @@ def _open_new(n: int | None) -> bool:
 def _show_template(template_id: str | None) -> list[Any]:
     """Preview the chosen template's description and code."""
     try:
-        return _preview(_store().template(template_id or EMPTY_TEMPLATE))
+        return sl.make_template_preview(_store().template(template_id or EMPTY_TEMPLATE))
     except ConfigError as exc:
         return [html.Div(str(exc), className="text-danger")]
 
@@ -405,7 +234,7 @@ def _open_duplicate(clicks: list[int | None]) -> tuple[Any, ...]:
         raise PreventUpdate
     source = ctx.triggered_id["name"]
     taken = [i.name for i in _store().list()]
-    return True, source, w.unique_name(f"{source}_copy", taken), _dup_from(source), None
+    return True, source, unique_name(f"{source}_copy", taken), sl.make_dup_from(source), None
 
 
 @callback(

@@ -28,14 +28,17 @@ from dash import (
 )
 from dash.exceptions import PreventUpdate
 
-from components import strategy_widgets as w
+from components import strategy_completions as sc
+from components import strategy_diagnostics as sd
+from components import strategy_editor_layout as le
+from components import strategy_metadata_form as mf
+from components import strategy_quick_test as w  # `w.` keeps the quick-test callback as it was
 from engine.backtest.run import run_backtest
 from engine.data.simulated import generate_history
-from engine.data.symbols import SYMBOLS
 from engine.errors import ConfigError, StrategyError, TradeSimError
 from engine.strategy.fills import SimConfig
 from engine.strategy.instance import StrategySource
-from engine.strategy.metadata import StrategyMetadata, parse_metadata, replace_header
+from engine.strategy.metadata import parse_metadata, replace_header
 from engine.strategy.store import StrategyNameError, StrategyNotFound, StrategyStore
 from engine.strategy.validator import validate_strategy
 from pages._services import services
@@ -102,7 +105,7 @@ META_FIELDS = (
     META_CONTEXT,
     META_SYMBOLS,
 )
-META_IDS = w.MetaFormIds(
+META_IDS = mf.MetaFormIds(
     name=META_NAME,
     description=META_DESCRIPTION,
     author=META_AUTHOR,
@@ -116,6 +119,27 @@ META_IDS = w.MetaFormIds(
 )
 
 
+EDITOR_IDS = le.EditorIds(
+    editor=EDITOR,
+    not_found=f"{P}-not-found",
+    filename=f"{P}-filename",
+    validity=VALIDITY,
+    dirty=DIRTY,
+    save_status=SAVE_STATUS,
+    save=SAVE,
+    runner=f"{P}-runner",
+    quick=QUICK,
+    quick_symbol=QUICK_SYMBOL,
+    quick_out=QUICK_OUT,
+    problems=PROBLEMS,
+    problem_counts=PROBLEM_COUNTS,
+    meta_toggle=META_TOGGLE,
+    meta_collapse=META_COLLAPSE,
+    meta_error=META_ERROR,
+    meta=META_IDS,
+)
+
+
 def _store() -> StrategyStore:
     return StrategyStore(services().settings.strategy_dir)
 
@@ -125,25 +149,28 @@ def layout(name: str | None = None, **_query: str) -> html.Div:
     try:
         info, code = _store().get(name or "")
     except (StrategyNotFound, StrategyNameError):
-        return _not_found(name or "")
+        return le.make_not_found(name or "", EDITOR_IDS)
     except ConfigError as exc:  # unreadable file
-        return _not_found(name or "", str(exc))
+        return le.make_not_found(name or "", EDITOR_IDS, str(exc))
     diagnostics = [d.to_dict() for d in validate_strategy(code, f"{info.name}.lua")]
     meta, _problems = parse_metadata(code)
     read_only = info.read_only
     runner_href = f"/?create=1&strategy={quote(info.path, safe='')}"
+    quick_hint = f"{QUICK_BARS:,} × {QUICK_TIMEFRAME} simulated bars"
     return html.Div(
         [
             dcc.Store(id=INFO, data={**info.to_dict(), "runner_href": runner_href}),
             dcc.Store(id=SAVED, data=code),
-            dcc.Store(id=CATALOG, data=w.completion_catalog()),
+            dcc.Store(id=CATALOG, data=sc.completion_catalog()),
             dcc.Store(id=SAVE_REQUEST),
             dcc.Store(id=QUICK_REQUEST),
             dcc.Store(id=CODE, data=code),
             dcc.Store(id=PENDING),
             html.Div(id=APPLIED, hidden=True),
             html.Div(id=SETUP, hidden=True),
-            _toolbar(info.name, info.title, info.kind, read_only, diagnostics, runner_href),
+            le.make_editor_toolbar(
+                info.name, info.title, info.kind, read_only, diagnostics, runner_href, EDITOR_IDS
+            ),
             dbc.Alert(
                 [
                     "Examples are read-only. ",
@@ -155,210 +182,20 @@ def layout(name: str | None = None, **_query: str) -> html.Div:
             )
             if read_only
             else None,
-            _metadata_card(meta, read_only),
+            le.make_metadata_card(meta, read_only, EDITOR_IDS),
             dbc.Row(
                 [
-                    dbc.Col(_editor_frame(code, read_only, diagnostics), lg=8, className="mb-3"),
-                    dbc.Col(_side_panel(diagnostics), lg=4),
+                    dbc.Col(
+                        le.make_editor_frame(code, read_only, diagnostics, EDITOR_IDS),
+                        lg=8,
+                        className="mb-3",
+                    ),
+                    dbc.Col(le.make_side_panel(diagnostics, quick_hint, EDITOR_IDS), lg=4),
                 ],
                 className="g-3",
             ),
         ],
         className="strategy-editor-page",
-    )
-
-
-def _not_found(name: str, problem: str | None = None) -> html.Div:
-    title = "Strategy cannot be opened" if problem else "Strategy not found"
-    text = problem or [
-        "There is no strategy called ",
-        html.Code(name or "(empty)"),
-        ". It may have been deleted or renamed.",
-    ]
-    return html.Div(
-        dbc.Card(
-            dbc.CardBody(
-                [
-                    html.H4(title, className="card-title"),
-                    html.P(text),
-                    dbc.Button("Back to strategies", href="/strategies", color="primary"),
-                ]
-            ),
-            className="not-found-card",
-        ),
-        className="coming-soon",
-        id=f"{P}-not-found",
-    )
-
-
-def _toolbar(
-    name: str,
-    title: str,
-    kind: str,
-    read_only: bool,
-    diagnostics: list[dict[str, Any]],
-    runner_href: str,
-) -> html.Div:
-    counts = w.diagnostic_counts(diagnostics)
-    symbols = [{"label": s.display, "value": s.symbol} for s in SYMBOLS]
-    return html.Div(
-        [
-            html.Div(
-                [
-                    dcc.Link("Strategies", href="/strategies", className="crumb"),
-                    html.Span("/", className="crumb-sep"),
-                    html.Span(f"{name}.lua", className="crumb-file", id=f"{P}-filename"),
-                    w.kind_badge(kind),
-                    html.Span(
-                        w.validity_badge(not counts["error"], counts["error"], counts["warning"]),
-                        id=VALIDITY,
-                    ),
-                    html.Span(id=DIRTY, className="unsaved-indicator"),
-                    html.Span(id=SAVE_STATUS, className="save-status"),
-                ],
-                className="toolbar-left",
-                title=title,
-            ),
-            html.Div(
-                [
-                    dbc.Select(
-                        id=QUICK_SYMBOL,
-                        options=symbols,
-                        value="BTCUSDT",
-                        size="sm",
-                        className="quick-symbol",
-                    ),
-                    dbc.Button("▶ Quick test", id=QUICK, color="secondary", size="sm"),
-                    dbc.Button(
-                        "Run as runner",
-                        href=runner_href,
-                        color="info",
-                        size="sm",
-                        outline=True,
-                        id=f"{P}-runner",
-                    ),
-                    dbc.Button(
-                        "Duplicate",
-                        href=f"/strategies?duplicate={name}",
-                        color="secondary",
-                        outline=True,
-                        size="sm",
-                    )
-                    if read_only
-                    else None,
-                    dbc.Button(
-                        ["Save ", html.Kbd("Ctrl+S", className="kbd-hint")],
-                        id=SAVE,
-                        color="success",
-                        size="sm",
-                        disabled=read_only,
-                        title="Examples are read-only" if read_only else "Save (Ctrl/Cmd+S)",
-                    ),
-                ],
-                className="toolbar-right",
-            ),
-        ],
-        className="editor-toolbar",
-    )
-
-
-def _metadata_card(meta: StrategyMetadata, read_only: bool) -> dbc.Card:
-    return dbc.Card(
-        [
-            dbc.CardHeader(
-                html.Button(
-                    ["▾ Metadata ", html.Span("synced with the -- @ header", className="hint")],
-                    id=META_TOGGLE,
-                    className="meta-toggle",
-                )
-            ),
-            dbc.Collapse(
-                dbc.CardBody(
-                    [
-                        w.metadata_form(meta, read_only, META_IDS),
-                        html.Div(id=META_ERROR, className="meta-error"),
-                    ]
-                ),
-                id=META_COLLAPSE,
-                is_open=True,
-            ),
-        ],
-        className="meta-card mb-3",
-    )
-
-
-def _editor_frame(code: str, read_only: bool, diagnostics: list[dict[str, Any]]) -> html.Div:
-    return html.Div(
-        [
-            dash_ace.DashAceEditor(
-                id=EDITOR,
-                value=code,
-                mode="python",  # replaced by ace/mode/lua in assets/editor.js (setup)
-                theme="tomorrow_night",
-                fontSize=13,
-                tabSize=2,
-                width="100%",
-                height="100%",
-                showPrintMargin=False,
-                showGutter=True,
-                highlightActiveLine=True,
-                readOnly=read_only,
-                enableBasicAutocompletion=True,
-                enableLiveAutocompletion=True,
-                enableSnippets=False,  # snippet files would be fetched from a guessed path
-                placeholder="-- write your strategy here",
-                setOptions={"useWorker": False, "scrollPastEnd": 0.25},
-                annotations=w.ace_annotations(diagnostics),
-                markers=w.ace_markers(diagnostics, code),
-                className="strategy-ace",
-            ),
-        ],
-        className="editor-frame",
-    )
-
-
-def _side_panel(diagnostics: list[dict[str, Any]]) -> html.Div:
-    return html.Div(
-        [
-            dbc.Card(
-                [
-                    dbc.CardHeader(
-                        [
-                            html.Span("Problems", className="panel-title"),
-                            html.Span(w.problems_summary(diagnostics), id=PROBLEM_COUNTS),
-                        ],
-                        className="panel-header",
-                    ),
-                    html.Div(w.problems_list(diagnostics), id=PROBLEMS, className="problems"),
-                ],
-                className="panel mb-3",
-            ),
-            dbc.Card(
-                [
-                    dbc.CardHeader(
-                        [
-                            html.Span("Quick test", className="panel-title"),
-                            html.Span(
-                                f"{QUICK_BARS:,} × {QUICK_TIMEFRAME} simulated bars",
-                                className="panel-hint",
-                            ),
-                        ],
-                        className="panel-header",
-                    ),
-                    dcc.Loading(
-                        html.Div(
-                            "Run ▶ Quick test to backtest the code in the editor on simulated "
-                            "data.",
-                            id=QUICK_OUT,
-                            className="quick-out text-muted small",
-                        ),
-                        type="dot",
-                        color="#00bc8c",
-                    ),
-                ],
-                className="panel",
-            ),
-        ]
     )
 
 
@@ -431,13 +268,13 @@ def _validate(code: str | None, info: dict[str, Any]) -> tuple[Any, ...]:
     """Live validation, 250 ms after the last keystroke."""
     code = code or ""
     diagnostics = [d.to_dict() for d in validate_strategy(code, f"{info['name']}.lua")]
-    counts = w.diagnostic_counts(diagnostics)
+    counts = sd.diagnostic_counts(diagnostics)
     return (
-        w.problems_list(diagnostics),
-        w.problems_summary(diagnostics),
-        w.validity_badge(not counts["error"], counts["error"], counts["warning"]),
-        w.ace_annotations(diagnostics),
-        w.ace_markers(diagnostics, code),
+        sd.problems_list(diagnostics),
+        sd.problems_summary(diagnostics),
+        sd.validity_badge(not counts["error"], counts["error"], counts["warning"]),
+        sd.ace_annotations(diagnostics),
+        sd.ace_markers(diagnostics, code),
     )
 
 
@@ -448,7 +285,7 @@ def _validate(code: str | None, info: dict[str, Any]) -> tuple[Any, ...]:
     Output(META_ERROR, "children"),
     Input(CODE, "data"),
     *(Input(field, "value") for field in META_FIELDS),
-    *(Input(param_id(field, ALL), "value") for field in w.PARAM_FIELDS),
+    *(Input(param_id(field, ALL), "value") for field in mf.PARAM_FIELDS),
     Input(param_id("delete", ALL), "n_clicks"),
     Input(META_ADD_PARAM, "n_clicks"),
     State(INFO, "data"),
@@ -461,38 +298,40 @@ def _sync(settled: str | None, *args: Any) -> tuple[Any, ...]:
     form, columns, deletes = list(args[:n]), args[n : n + 4], args[n + 4]
     info, current = args[-2], args[-1]
     code = current if current is not None else settled or ""
-    rows = [dict(zip(w.PARAM_FIELDS, cells, strict=True)) for cells in zip(*columns, strict=True)]
+    rows = [dict(zip(mf.PARAM_FIELDS, cells, strict=True)) for cells in zip(*columns, strict=True)]
     trigger = ctx.triggered_id
     skip = (dash.no_update,) * n
     if trigger == CODE:
         meta, _problems = parse_metadata(code)
-        values = _form_values(meta)
-        changed = [dash.no_update if _same(v, c) else v for v, c in zip(values, form, strict=True)]
-        new_rows = w.params_to_rows(meta.params)
-        same = _row_texts(new_rows) == _row_texts(rows)
-        params = dash.no_update if same else w.param_rows(new_rows, info["read_only"], META_IDS)
+        values = mf.form_values(meta)
+        changed = [
+            dash.no_update if mf.same_value(v, c) else v for v, c in zip(values, form, strict=True)
+        ]
+        new_rows = mf.params_to_rows(meta.params)
+        same = mf.row_texts(new_rows) == mf.row_texts(rows)
+        params = dash.no_update if same else mf.param_rows(new_rows, info["read_only"], META_IDS)
         return (dash.no_update, *changed, params, None)
     if info["read_only"]:
         raise PreventUpdate
     rerender = False
     if trigger == META_ADD_PARAM:
         taken = [str(r["name"]) for r in rows]
-        rows.append({"name": w.unique_name("param", taken), "default": 1, "min": "", "max": ""})
+        rows.append({"name": mf.unique_name("param", taken), "default": 1, "min": "", "max": ""})
         rerender = True
     elif isinstance(trigger, dict) and trigger["type"] == param_id("delete", 0)["type"]:
         if not any(deletes):
             raise PreventUpdate  # a newly rendered row, not a click
         del rows[trigger["index"]]
         rerender = True
-    params = w.param_rows(rows, False, META_IDS) if rerender else dash.no_update
+    params = mf.param_rows(rows, False, META_IDS) if rerender else dash.no_update
     _meta, problems = parse_metadata(code)
     bad = [str(p.line) for p in problems if p.severity == "error"]
     if bad:
         message = f"Fix the header in the code first (line {', '.join(bad)}); the form is paused."
-        return (dash.no_update, *skip, params, _error(message))
+        return (dash.no_update, *skip, params, mf.make_form_error(message))
     name, description, author, risk, indicators, context, symbols = form
     try:
-        meta = w.form_metadata(
+        meta = mf.form_metadata(
             name=name,
             description=description,
             author=author,
@@ -504,35 +343,9 @@ def _sync(settled: str | None, *args: Any) -> tuple[Any, ...]:
         )
         new_code = replace_header(code, meta)
     except ConfigError as exc:
-        return (dash.no_update, *skip, params, _error(str(exc)))
+        return (dash.no_update, *skip, params, mf.make_form_error(str(exc)))
     pending = {"code": new_code, "base": code} if new_code != code else dash.no_update
     return (pending, *skip, params, None)
-
-
-def _form_values(meta: StrategyMetadata) -> tuple[Any, ...]:
-    """The form's field values (in META_FIELDS order) for ``meta``."""
-    return (
-        meta.name,
-        meta.description,
-        meta.author,
-        meta.risk or "",
-        list(meta.indicators),
-        ",".join(meta.context_fields),
-        list(meta.symbols),
-    )
-
-
-def _same(value: Any, shown: Any) -> bool:
-    """Whether the form already shows ``value`` (None, "" and [] all mean empty)."""
-    return bool(value == shown or (not value and not shown))
-
-
-def _row_texts(rows: list[dict[str, Any]]) -> list[tuple[str, ...]]:
-    return [tuple("" if r.get(f) is None else str(r[f]) for f in w.PARAM_FIELDS) for r in rows]
-
-
-def _error(message: str) -> html.Div:
-    return html.Div(["✖ ", message], className="text-danger small")
 
 
 @callback(

@@ -27,8 +27,10 @@ import numpy as np
 from engine.data.filters import rolling
 from engine.errors import ConfigError
 from engine.indicators import incremental as inc
+from engine.indicators import streaming
 from engine.indicators import vectorized as vec
-from engine.indicators.incremental import IncrementalIndicator, WindowFields, check_window
+from engine.indicators.incremental import WindowFields, check_window
+from engine.indicators.streaming import IncrementalIndicator
 
 __all__ = [
     "MAX_PERIOD",
@@ -99,7 +101,7 @@ class IndicatorSpec:
     inputs: tuple[str, ...]
     description: str
     kernel: Callable[[Arrays, Args], Arrays] = field(repr=False, compare=False)
-    stepper: Callable[[Args], inc.Stepper] = field(repr=False, compare=False)
+    stepper: Callable[[Args], streaming.Stepper] = field(repr=False, compare=False)
     lookback: Callable[[Args], int] = field(repr=False, compare=False)
     check: Callable[[Args], str | None] | None = field(default=None, repr=False, compare=False)
 
@@ -150,7 +152,7 @@ class IndicatorSpec:
     def incremental(self, *args: float) -> IncrementalIndicator:
         """A fresh one-bar-at-a-time instance: ``update`` gives ``compute``'s values at that bar."""
         norm = self.normalize(args)
-        return inc.Warmed(self.stepper(norm), self.outputs, self.lookback(norm))
+        return streaming.Warmed(self.stepper(norm), self.outputs, self.lookback(norm))
 
     def warmup(self, *args: float) -> int:
         """Bars before the first value (of every output)."""

@@ -13,8 +13,9 @@ _PACKAGES = {"assets": "tradesim_assets", "lua-strategies": "tradesim_strategies
 
 
 def in_source_tree() -> bool:
-    """True when running from a checkout (``pyproject.toml`` beside ``engine/``)."""
-    return (SOURCE_ROOT / "pyproject.toml").is_file() and (SOURCE_ROOT / "engine").is_dir()
+    """True when running from a checkout (``assets/`` and ``lua-strategies/`` beside
+    ``engine/``; in site-packages they are installed under other names)."""
+    return all((SOURCE_ROOT / name).is_dir() for name in _PACKAGES)
 
 
 def shipped_dir(name: str) -> Path:

@@ -156,7 +156,7 @@ def test_runner_lifecycle_in_the_browser(dash_duo: Any, live_app: Any) -> None:
     dash_duo.driver.find_element_by_css_selector(
         f'#runners-grid [row-id="{RUNNER}"] a.runner-link'
     ).click()
-    dash_duo.wait_for_text_to_equal(".runner-title", RUNNER, timeout=10)
+    dash_duo.wait_for_text_to_equal(".runner-title", RUNNER, timeout=30)
     candles = "#runner-detail-chart .boxlayer .trace.boxes path"
     wait_until(
         lambda: len(dash_duo.driver.find_elements_by_css_selector(candles)) >= 10,

@@ -9,7 +9,8 @@ import plotly.graph_objects as go
 import pytest
 
 from components import runner_chart
-from components.runner_chart import chart_timeframes, parse_call, strategy_indicators
+from components.runner_chart import chart_timeframes
+from components.runner_chart_traces import parse_call, strategy_indicators
 from engine.indicators.registry import compute_indicator
 
 T0 = 1_704_067_200_000  # 2024-01-01 00:00 UTC
