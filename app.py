@@ -114,8 +114,7 @@ def register_security(server: Flask, token: str | None) -> None:
 
     @server.after_request
     def add_headers(response: Response) -> Response:
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
+        response.headers.extend(SECURITY_HEADERS)
         return response
 
     if not token:
@@ -202,7 +201,7 @@ def _error_handler(dispatcher: Dispatcher) -> Any:
 
 
 def _json(response: ApiResponse) -> Response:
-    text = json.dumps(response.payload, default=str, allow_nan=False)
+    text = response.text or json.dumps(response.payload, default=str, allow_nan=False)
     flask_response = Response(text, status=response.status, mimetype="application/json")
     for name, value in response.headers.items():
         flask_response.headers[name] = value

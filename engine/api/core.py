@@ -63,11 +63,13 @@ class ApiRequest:
 
 @dataclass(frozen=True)
 class ApiResponse:
-    """HTTP status and the JSON payload (already enveloped); ``headers`` are extra ones."""
+    """HTTP status and the JSON payload (already enveloped); ``headers`` are extra ones;
+    ``text``, when set, is the payload already serialized (for answers built once)."""
 
     status: int
     payload: dict[str, Any]
     headers: Mapping[str, str] = field(default_factory=dict)
+    text: str | None = None
 
 
 Handler = Callable[["Services", ApiRequest], ApiResponse]

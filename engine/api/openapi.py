@@ -9,6 +9,7 @@ Each operation lists every status it can answer: its success status, the handler
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -167,9 +168,15 @@ def cached_spec(token: bool) -> dict[str, Any]:
     return build_spec(ROUTES, token=token)
 
 
+@functools.lru_cache(maxsize=2)
+def _cached_text(token: bool) -> str:
+    return json.dumps(cached_spec(token))
+
+
 def openapi(services: Services, request: ApiRequest) -> ApiResponse:
     """The OpenAPI document (raw, not enveloped, so tools can read it directly)."""
-    return ApiResponse(200, cached_spec(bool(services.settings.api_token)))
+    token = bool(services.settings.api_token)
+    return ApiResponse(200, cached_spec(token), text=_cached_text(token))
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
