@@ -27,7 +27,7 @@ def make_not_found_page() -> html.Div:
                             dbc.Button(
                                 "Strategies",
                                 href="/strategies",
-                                color="secondary",
+                                color="info",
                                 outline=True,
                                 size="sm",
                             ),
