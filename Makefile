@@ -40,9 +40,14 @@ bench: install
 	$(BIN)/python -m benchmarks.bench_engine_load --runners 200 --rate 50 --seconds 20
 	$(BIN)/python -m benchmarks.bench_ui_callbacks
 	$(BIN)/python -m benchmarks.bench_soak 10
+	$(BIN)/python -m benchmarks.bench_api_load --runners 100 --clients 20 --seconds 30
 
+# `make run PORT=8060 HOST=127.0.0.1` (both optional; a HOST beyond loopback needs
+# TRADESIM_API_TOKEN in the environment).
+PORT ?=
+HOST ?=
 run: install
-	$(BIN)/tradesim up
+	$(BIN)/tradesim up $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

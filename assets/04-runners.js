@@ -1,10 +1,19 @@
 /* Runner Manager grid cells (dash-ag-grid custom components): status badge, runner link and
- * the per-row action buttons. A button click sends {action, runner_id, nonce} to Dash through
- * the grid's cellRendererData; the button shows a spinner until the row's status or its "ack"
- * (the nonce the server echoes once the command is done, failed or cancelled) changes. */
+ * the per-row action buttons. A button click writes {action, runner_id, nonce} into the store
+ * named by the column's cellRendererParams.actionStore (dash_clientside.set_props; the grid's
+ * own cellRendererData prop would leak into AG Grid's gridOptions and log a warning); the
+ * button shows a spinner until the row's status or its "ack" (the nonce the server echoes
+ * once the command is done, failed or cancelled) changes. Runner ids sort naturally. */
 (function () {
   "use strict";
   var dag = (window.dashAgGridComponentFunctions = window.dashAgGridComponentFunctions || {});
+  var funcs = (window.dashAgGridFunctions = window.dashAgGridFunctions || {});
+
+  /* Natural order: r1, r2, r10 (digit runs compare as numbers, the rest case-insensitively). */
+  var COLLATOR = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+  funcs.naturalCompare = function (a, b) {
+    return COLLATOR.compare(String(a == null ? "" : a), String(b == null ? "" : b));
+  };
   var el = function () { return React.createElement.apply(React, arguments); };
 
   var STATUS = {
@@ -68,7 +77,9 @@
         disabled: Boolean(pending) || Boolean(data.offline),
         onClick: function () {
           setPending(action);
-          props.setData({ action: action, runner_id: data.runner_id, nonce: Date.now() });
+          window.dash_clientside.set_props(props.actionStore, {
+            data: { action: action, runner_id: data.runner_id, nonce: Date.now() },
+          });
         },
       }, busy ? [el("span", { key: "s", className: "spinner-border spinner-border-sm me-1" }),
         spec[0]] : spec[0]);

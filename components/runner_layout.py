@@ -40,7 +40,11 @@ def make_runner_header(snap: Mapping[str, Any]) -> list[Any]:
             className="title-line",
         ),
         html.Div(facts, className="detail-facts"),
-        dbc.Alert(["Strategy error: ", html.Code(error)], color="danger", className="py-2 mt-2")
+        html.Div(
+            [html.Strong("Strategy error"), html.Pre(error, className="strategy-error-text")],
+            className="strategy-error mt-2",
+            role="alert",
+        )
         if error
         else None,
     ]

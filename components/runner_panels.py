@@ -32,23 +32,35 @@ _MOMENTUM = {"rsi", "stoch"}
 _PRICE_FIELDS = {"high", "low", "range"}
 
 
+#: Moving averages are judged by their slope over this many bars.
+SLOPE_BARS = 5
+#: A slope smaller than this fraction of the value (0.01 %) is flat: neutral.
+FLAT = 1e-4
+
+
 def indicator_bias(
-    key: str, value: float | None, previous: float | None, close: float | None
+    key: str,
+    value: float | None,
+    previous: float | None,
+    close: float | None,
+    history: Sequence[Any] = (),
 ) -> str:
     """``bullish``, ``bearish`` or ``neutral`` for one indicator value.
 
-    Moving averages: close above/below. RSI and stochastic: above 55 / below 45. MACD parts:
-    sign. Bollinger bands: close outside the band. Others (ATR, volume, window fields, ADX):
-    neutral.
+    Moving averages (SMA, EMA, WMA, Bollinger middle): their slope over the last
+    :data:`SLOPE_BARS` bars (``history``, oldest first, ending with ``value``; ``previous``
+    when the history is shorter): rising is bullish, falling bearish, within :data:`FLAT` of
+    the value neutral. The trend of the average, not one bar's close against it, so a fast
+    and a slow average in an uptrend both read bullish while the position is long.
+    RSI and stochastic: above 55 / below 45. MACD parts: sign. Bollinger bands: close
+    outside the band. Others (ATR, volume, window fields, ADX): neutral.
     """
     parsed = parse_call(key)
     if parsed is None or value is None:
         return "neutral"
     name, _args, output = parsed
     if name in {"sma", "ema", "wma"} or (name == "bollinger" and output == "middle"):
-        if close is None or close == value:
-            return "neutral"
-        return "bullish" if close > value else "bearish"
+        return _slope_bias(value, previous, history)
     if name == "bollinger" and close is not None:
         if output == "upper" and close > value:
             return "bullish"
@@ -60,6 +72,17 @@ def indicator_bias(
     if name == "macd":
         return "bullish" if value > 0 else "bearish" if value < 0 else "neutral"
     return "neutral"
+
+
+def _slope_bias(value: float, previous: float | None, history: Sequence[Any]) -> str:
+    past = [v for v in (as_number(x) for x in history) if v is not None]
+    base = past[-SLOPE_BARS - 1] if len(past) > SLOPE_BARS else previous
+    if base is None:
+        return "neutral"
+    change = value - base
+    if abs(change) <= abs(value) * FLAT:
+        return "neutral"
+    return "bullish" if change > 0 else "bearish"
 
 
 def indicator_decimals(key: str, price_decimals: int) -> int:
@@ -106,7 +129,7 @@ def make_indicator_panel(
     rows = []
     for key, item in indicators.items():
         value, previous = as_number(item.get("value")), as_number(item.get("previous"))
-        bias = indicator_bias(key, value, previous, close)
+        bias = indicator_bias(key, value, previous, close, item.get("history") or ())
         decimals = indicator_decimals(key, price_decimals)
         change = None if value is None or previous is None else value - previous
         arrow = "▲" if change and change > 0 else "▼" if change and change < 0 else "•"
@@ -117,7 +140,7 @@ def make_indicator_panel(
                 [
                     html.Div(
                         [
-                            html.Span(key, className="ind-name"),
+                            html.Span(key, className="ind-name", title=key),
                             html.Span(bias, className="ind-bias"),
                         ],
                         className="ind-head",

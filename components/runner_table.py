@@ -39,6 +39,8 @@ F_STATUS = f"{P}-filter-status"
 BULK_START = f"{P}-bulk-start"
 BULK_STOP = f"{P}-bulk-stop"
 BULK_DELETE = f"{P}-bulk-delete"
+#: The store a row's action button writes ``{action, runner_id, nonce}`` into.
+ROW_ACTION = f"{P}-row-action"
 #: AG Grid's Quartz theme in the colours of the Bootswatch "darkly" theme.
 GRID_THEME = {
     "function": (
@@ -196,6 +198,8 @@ def grid_column_defs() -> list[dict[str, Any]]:
             "headerName": "Runner ID",
             "cellRenderer": "RunnerLink",
             "tooltipField": "runner_id",
+            "comparator": {"function": "naturalCompare(valueA, valueB)"},
+            "sort": "asc",
             "minWidth": 150,
             "flex": 2,
         },
@@ -238,10 +242,11 @@ def grid_column_defs() -> list[dict[str, Any]]:
             "field": "actions",
             "headerName": "Actions",
             "cellRenderer": "RunnerActions",
+            "cellRendererParams": {"actionStore": ROW_ACTION},
             "cellDataType": False,
             "sortable": False,
-            "minWidth": 262,
-            "width": 262,
+            "minWidth": 300,
+            "width": 300,
         },
     ]
 

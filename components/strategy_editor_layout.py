@@ -126,18 +126,20 @@ def make_editor_toolbar(
                     dbc.Button(
                         "Duplicate",
                         href=f"/strategies?duplicate={name}",
-                        color="secondary",
-                        outline=True,
+                        color="success",
                         size="sm",
+                        title="Make an editable copy of this example",
                     )
                     if read_only
                     else None,
                     dbc.Button(
                         ["Save ", html.Kbd("Ctrl+S", className="kbd-hint")],
                         id=ids.save,
-                        color="success",
+                        color="secondary" if read_only else "success",
+                        outline=read_only,
                         size="sm",
                         disabled=read_only,
+                        className="save-button",
                         title="Examples are read-only" if read_only else "Save (Ctrl/Cmd+S)",
                     ),
                 ],

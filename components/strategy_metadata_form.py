@@ -251,7 +251,7 @@ def metadata_form(meta: StrategyMetadata, read_only: bool, ids: MetaFormIds) -> 
                         label_class_name="btn btn-outline-secondary btn-xs",
                         label_checked_class_name="active",
                     ),
-                    6,
+                    7,
                 ),
                 field(
                     "Context fields",
@@ -261,7 +261,7 @@ def metadata_form(meta: StrategyMetadata, read_only: bool, ids: MetaFormIds) -> 
                         placeholder="prev_fast, prev_slow",
                         **text,
                     ),
-                    3,
+                    5,
                 ),
                 field(
                     "Recommended symbols",
@@ -273,7 +273,7 @@ def metadata_form(meta: StrategyMetadata, read_only: bool, ids: MetaFormIds) -> 
                         disabled=read_only,
                         className="symbols-dropdown",
                     ),
-                    3,
+                    12,
                 ),
             ],
             className="g-2",

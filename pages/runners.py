@@ -27,6 +27,7 @@ from components.runner_table import (
     F_STATUS,
     F_STRATEGY,
     F_SYMBOL,
+    ROW_ACTION,
     SEARCH,
     filter_options,
     filter_snapshots,
@@ -58,6 +59,7 @@ CONFIRM_CANCEL = f"{P}-confirm-cancel"
 PENDING = f"{P}-pending"
 """Store of the action waiting for confirmation: ``{"action": "delete"|"stop", "ids": [...]}``."""
 CONFIRM_TITLE = f"{P}-confirm-title"
+PAGE = f"{P}-page"
 REFRESH_MS = 2_000
 FILTERS = [Input(SEARCH, "value"), Input(F_SYMBOL, "value"), Input(F_STRATEGY, "value")]
 FILTERS += [Input(F_STATE, "value"), Input(F_STATUS, "value")]
@@ -135,6 +137,7 @@ def layout(
             dcc.Interval(id=INTERVAL, interval=REFRESH_MS),
             dcc.Store(id=ACKS, data={}),
             dcc.Store(id=PENDING),
+            dcc.Store(id=ROW_ACTION),
             dcc.Store(id=form.AUTO_ID, data=""),
             html.Div(
                 make_toast("Deleted", f"Deleted {deleted}.") if deleted else None,
@@ -156,8 +159,14 @@ def layout(
                 title_id=CONFIRM_TITLE,
             ),
         ],
-        className="runners-page",
+        id=PAGE,
+        className=_page_class(view["offline"]),
     )
+
+
+def _page_class(offline: bool) -> str:
+    """While the engine is offline the page's action buttons look (and are) inert."""
+    return "runners-page is-offline" if offline else "runners-page"
 
 
 def _ack(acks: dict[str, Any] | None, ids: list[str]) -> dict[str, Any]:
@@ -173,6 +182,7 @@ def _ack(acks: dict[str, Any] | None, ids: list[str]) -> dict[str, Any]:
     Output(OFFLINE, "is_open"),
     Output(F_SYMBOL, "options"),
     Output(F_STRATEGY, "options"),
+    Output(PAGE, "className"),
     Input(INTERVAL, "n_intervals"),
     *FILTERS,
     Input(ACKS, "data"),
@@ -180,7 +190,14 @@ def _ack(acks: dict[str, Any] | None, ids: list[str]) -> dict[str, Any]:
 )
 def _refresh(_n: int | None, *args: Any) -> tuple[Any, ...]:
     view = refresh_view(services().engine, args[:5], args[5])
-    return view["rows"], view["summary"], view["offline"], view["symbols"], view["strategies"]
+    return (
+        view["rows"],
+        view["summary"],
+        view["offline"],
+        view["symbols"],
+        view["strategies"],
+        _page_class(view["offline"]),
+    )
 
 
 @callback(
@@ -206,12 +223,12 @@ def _bulk_labels(selected: list[dict[str, Any]] | None) -> tuple[str, str, str, 
     Output(CONFIRM_BODY, "children", allow_duplicate=True),
     Output(CONFIRM_OK, "children", allow_duplicate=True),
     Output(PENDING, "data", allow_duplicate=True),
-    Input(GRID, "cellRendererData"),
+    Input(ROW_ACTION, "data"),
     State(ACKS, "data"),
     prevent_initial_call=True,
 )
 def _row_action(clicked: dict[str, Any] | None, acks: dict[str, Any]) -> tuple[Any, ...]:
-    value = (clicked or {}).get("value") or {}
+    value = clicked or {}
     action, runner_id = value.get("action"), value.get("runner_id")
     if not action or not runner_id:
         raise PreventUpdate

@@ -1,46 +1,81 @@
-"""Request/response types, the envelope and error mapping for the framework-free API."""
+"""Request/response types, the route declaration and the envelope.
+
+A route declares its inputs and outputs as pydantic models (see :mod:`engine.api.schema`);
+the dispatcher validates every request against them before the handler runs, and the
+OpenAPI document is generated from the same models, so the contract cannot drift::
+
+    class ThingPath(PathParams):
+        thing_id: RunnerId
+
+    class ThingQuery(Query):
+        count: int = Field(100, ge=1, le=500)
+
+    def get_thing(services: Services, request: ApiRequest) -> ApiResponse:
+        path = request.valid(ThingPath)        # typed, already checked
+        query = request.valid(ThingQuery)
+        ...
+        return ok(...)
+
+    Route("/api/things/<thing_id>", ("GET",), get_thing, "One thing",
+          path=ThingPath, query=ThingQuery, data=dict[str, Any], errors=(404, 503))
+
+``errors`` lists the statuses the handler itself can return; the dispatcher adds the ones
+its own checks produce (400 for declared inputs, 401 with a token, 403/413/415 on writes,
+404/405/500). A route declared without models (the old way) still works — the handler
+reads ``request.path``/``query``/``body`` raw — but its document then says nothing about
+its inputs: convert it by adding the models.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from engine.errors import (
-    CommandError,
-    ConfigError,
-    DataError,
-    EngineUnavailable,
-    StrategyError,
-    TradeSimError,
-)
+from pydantic import BaseModel
+
+from engine.errors import TradeSimError
 
 if TYPE_CHECKING:
     from engine.platform.services import Services
 
-MAX_BODY_BYTES = 512 * 1024
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
-"""Largest request of all (CSV imports through the API and the Data page's upload)."""
+M = TypeVar("M", bound=BaseModel)
 
-_COMMAND_STATUS = {"validation": 400, "strategy_error": 400, "not_found": 404, "conflict": 409}
+#: Largest request body a route takes unless it says otherwise (``Route.max_body``).
+DEFAULT_MAX_BODY = 512 * 1024
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+"""Largest request of all (CSV imports through the API and the Data page's upload); routes
+that take one say so with ``Route.max_body``."""
 
 
 @dataclass(frozen=True)
 class ApiRequest:
-    """What a handler sees: path parameters, query string and the parsed JSON body."""
+    """What a handler sees: the raw path parameters, query string and parsed JSON body, and
+    the models the route declared, validated (read them with :meth:`valid`)."""
 
     path: Mapping[str, str] = field(default_factory=dict)
     query: Mapping[str, str] = field(default_factory=dict)
     body: Any = None
+    models: Mapping[type, BaseModel] = field(default_factory=dict)
+
+    def valid(self, model: type[M]) -> M:
+        """The validated instance of ``model`` (one the route declared)."""
+        found = self.models.get(model)
+        if not isinstance(found, model):
+            raise TypeError(f"{model.__name__} is not declared on this route")
+        return found
 
 
 @dataclass(frozen=True)
 class ApiResponse:
-    """HTTP status and the JSON payload (already enveloped)."""
+    """HTTP status and the JSON payload (already enveloped); ``headers`` are extra ones;
+    ``text``, when set, is the payload already serialized (for answers built once)."""
 
     status: int
     payload: dict[str, Any]
+    headers: Mapping[str, str] = field(default_factory=dict)
+    text: str | None = None
 
 
 Handler = Callable[["Services", ApiRequest], ApiResponse]
@@ -48,25 +83,52 @@ Handler = Callable[["Services", ApiRequest], ApiResponse]
 
 @dataclass(frozen=True)
 class Route:
-    """One endpoint: Flask-style rule (``/api/runners/<runner_id>``), methods, handler, and a
-    one-line summary for the OpenAPI document."""
+    """One endpoint: Flask-style rule (``/api/runners/<runner_id>``), methods, handler, a
+    one-line summary, and its contract.
+
+    ``path``/``query``/``body``: pydantic models of the inputs (None: none accepted; for the
+    body, ``body_required=False`` makes it optional). ``status``: the success status.
+    ``data``: the type of the envelope's ``data`` (any type pydantic can describe; None:
+    anything). ``errors``: statuses the handler itself returns. ``raw``: the response is not
+    enveloped (the OpenAPI document itself). ``max_body``: largest request body in bytes.
+    """
 
     rule: str
     methods: tuple[str, ...]
     handler: Handler
     summary: str
-    max_body: int = MAX_BODY_BYTES
+    path: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    body_required: bool = True
+    status: int = 200
+    data: Any = None
+    errors: tuple[int, ...] = ()
+    raw: bool = False
+    max_body: int = DEFAULT_MAX_BODY
 
 
 class ApiError(TradeSimError):
     """A handler's refusal with an HTTP status, a code and details."""
 
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.headers = dict(headers or {})
+
+    def response(self) -> ApiResponse:
+        """The error envelope for this refusal."""
+        return error(self.status, self.code, self.message, self.details, self.headers)
 
 
 def ok(data: Any, status: int = 200) -> ApiResponse:
@@ -74,26 +136,17 @@ def ok(data: Any, status: int = 200) -> ApiResponse:
     return ApiResponse(status, {"status": "ok", "data": data, "timestamp": _now()})
 
 
-def error(status: int, code: str, message: str, details: Any = None) -> ApiResponse:
+def error(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> ApiResponse:
     """An error envelope."""
     body = {"code": code, "message": message, "details": details}
-    return ApiResponse(status, {"status": "error", "error": body, "timestamp": _now()})
-
-
-def handle(handler: Handler, services: Services, request: ApiRequest) -> ApiResponse:
-    """Run a handler, mapping the engine's exceptions onto HTTP errors."""
-    try:
-        return handler(services, request)
-    except ApiError as exc:
-        return error(exc.status, exc.code, exc.message, exc.details)
-    except CommandError as exc:
-        return error(_COMMAND_STATUS.get(exc.code, 400), exc.code, exc.message, exc.details)
-    except EngineUnavailable as exc:
-        return error(503, "engine_unavailable", str(exc))
-    except StrategyError as exc:
-        return error(400, "strategy_error", str(exc), exc.to_dict())
-    except (ConfigError, DataError) as exc:
-        return error(400, "validation", str(exc))
+    payload = {"status": "error", "error": body, "timestamp": _now()}
+    return ApiResponse(status, payload, dict(headers or {}))
 
 
 def _now() -> float:

@@ -266,21 +266,49 @@ def cancel_session(services: Services, request: ApiRequest) -> ApiResponse:
 
 
 HISTORY_ROUTES = [
-    Route("/api/history", ("GET",), coverage, "Coverage per stored series (bars, gaps)"),
-    Route("/api/history/<symbol>", ("GET",), get_history, "Candles (ISO or ms range, paging)"),
+    Route(
+        "/api/history",
+        ("GET",),
+        coverage,
+        "Coverage per stored series (bars, gaps)",
+        errors=(400,),
+    ),
+    Route(
+        "/api/history/<symbol>",
+        ("GET",),
+        get_history,
+        "Candles (ISO or ms range, paging)",
+        errors=(400, 404),
+    ),
     Route(
         "/api/history/import",
         ("POST",),
         import_csv,
         "Import CSV text (or preview it)",
         max_body=MAX_UPLOAD_BYTES,
+        status=201,
+        errors=(200, 400, 413),
     ),
-    Route("/api/history/download", ("POST",), start_download, "Queue an exchange download"),
-    Route("/api/market-data/sessions", ("GET",), list_sessions, "Data job sessions + progress"),
+    Route(
+        "/api/history/download",
+        ("POST",),
+        start_download,
+        "Queue an exchange download",
+        status=202,
+        errors=(400, 503),
+    ),
+    Route(
+        "/api/market-data/sessions",
+        ("GET",),
+        list_sessions,
+        "Data job sessions + progress",
+        errors=(400,),
+    ),
     Route(
         "/api/market-data/sessions/<session_id>",
         ("DELETE",),
         cancel_session,
         "Cancel a download or collection run",
+        errors=(400, 404, 409, 503),
     ),
 ]

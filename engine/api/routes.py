@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.api.collection import COLLECTION_ROUTES
 from engine.api.core import ApiRequest, ApiResponse, Route, ok
 from engine.api.history import HISTORY_ROUTES
 from engine.api.openapi import OPENAPI_ROUTES
 from engine.api.runners import RUNNER_ROUTES
+from engine.api.schema import NoQuery
+from engine.api.strategies import STRATEGY_ROUTES
 from engine.platform.launcher import read_status
 from engine.platform.services import Services
 
@@ -16,22 +20,26 @@ def health(services: Services, request: ApiRequest) -> ApiResponse:
     ``tradesim up`` restarted each child (empty when not started by it)."""
     try:
         redis_ok = bool(services.redis.ping())
+        engine_ok = redis_ok and services.engine.is_online()
     except Exception:  # any connection failure means "not ok", reported, not raised
-        redis_ok = False
-    engine_ok = redis_ok and services.engine.is_online()
+        redis_ok = engine_ok = False
     status = read_status(services.settings.data_dir) or {}
     restarts = status.get("restarts") or {}
     return ok({"web": "ok", "redis": redis_ok, "engine": engine_ok, "restarts": restarts})
 
 
 ROUTES: list[Route] = [
-    Route("/health", ("GET",), health, "Liveness of web, Redis and engine"),
+    Route(
+        "/health",
+        ("GET",),
+        health,
+        "Liveness of web, Redis and engine",
+        query=NoQuery,
+        data=dict[str, Any],
+    ),
     *RUNNER_ROUTES,
     *HISTORY_ROUTES,
     *COLLECTION_ROUTES,
     *OPENAPI_ROUTES,
+    *STRATEGY_ROUTES,
 ]
-
-from engine.api.strategies import STRATEGY_ROUTES  # noqa: E402  (strategy editor routes)
-
-ROUTES += STRATEGY_ROUTES

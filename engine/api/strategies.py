@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import ConfigDict, Field, model_validator
 
 from engine.api.core import ApiError, ApiRequest, ApiResponse, Handler, Route, ok
+from engine.api.schema import Body, NoQuery, PathParams, Query, StrategyName, absent
 from engine.storage.runner_store import RunnerStore
 from engine.strategy.metadata import parse_metadata
 from engine.strategy.store import (
@@ -40,6 +43,63 @@ _ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
 )
 
 
+def _code() -> Any:
+    """Required code (256 KiB at most, checked by the store as bytes: 413)."""
+    return Field(examples=["function on_bar(ctx) end"])
+
+
+Info = dict[str, Any]
+
+
+class StrategyPath(PathParams):
+    """A strategy in the path (its file name without ``.lua``)."""
+
+    name: StrategyName
+
+
+class StrategyList(Query):
+    """Search and filter the list."""
+
+    q: str = absent(max_length=200)
+    kind: Literal["example", "user"] = absent()
+
+
+class CreateStrategy(Body):
+    """A new user strategy from ``code`` or from a ``template`` id (``empty`` or an example's
+    name); neither gives the empty template."""
+
+    model_config = ConfigDict(json_schema_extra={"not": {"required": ["code", "template"]}})
+
+    name: StrategyName
+    code: str = absent()
+    template: StrategyName = absent()
+
+    @model_validator(mode="after")
+    def _not_both(self) -> CreateStrategy:
+        if self.code is not None and self.template is not None:
+            raise ValueError("give either 'code' or 'template', not both")
+        return self
+
+
+class SaveStrategy(Body):
+    """The new code of a user strategy."""
+
+    code: str = _code()
+
+
+class ValidateSaved(Body):
+    """Code to check as this strategy's file (omit to check the saved file)."""
+
+    code: str = absent()
+
+
+class ValidateCode(Body):
+    """Code to check; ``filename`` only names it in messages."""
+
+    code: str = _code()
+    filename: str = Field("strategy.lua", min_length=1, max_length=100)
+
+
 def _mapped(handler: Handler) -> Handler:
     """Turn the store's errors into :class:`ApiError` with the right status."""
 
@@ -56,15 +116,6 @@ def _mapped(handler: Handler) -> Handler:
 
 def _store(services: Services) -> StrategyStore:
     return StrategyStore(services.settings.strategy_dir)
-
-
-def _body(request: ApiRequest) -> dict[str, Any]:
-    """The JSON object body (empty when there is none); 400 for anything else."""
-    if request.body is None:
-        return {}
-    if not isinstance(request.body, dict):
-        raise ApiError(400, "validation", "the request body must be a JSON object")
-    return request.body
 
 
 def _report(code: str, filename: str) -> dict[str, Any]:
@@ -104,27 +155,29 @@ def _detail(store: StrategyStore, name: str) -> dict[str, Any]:
 def list_strategies(services: Services, request: ApiRequest) -> ApiResponse:
     """All strategies (examples first). Query: ``q`` (substring of name, title, description
     or indicator) and ``kind`` (``example`` | ``user``)."""
+    query = request.valid(StrategyList)
     found = _store(services).list()
-    kind = request.query.get("kind")
-    if kind not in (None, "", "example", "user"):
-        raise ApiError(400, "validation", f"kind must be 'example' or 'user', not {kind!r}")
-    query = (request.query.get("q") or "").strip().lower()
+    text = (query.q or "").strip().lower()
     rows = [
         s.to_dict()
         for s in found
-        if (not kind or s.kind == kind)
+        if (not query.kind or s.kind == query.kind)
         and (
-            not query
-            or query in " ".join((s.name, s.title, s.description, *s.indicators_used)).lower()
+            not text
+            or text in " ".join((s.name, s.title, s.description, *s.indicators_used)).lower()
         )
     ]
     return ok(rows)
 
 
+def _name(request: ApiRequest) -> str:
+    return request.valid(StrategyPath).name
+
+
 @_mapped
 def get_strategy(services: Services, request: ApiRequest) -> ApiResponse:
     """One strategy with its code, parsed metadata and diagnostics."""
-    return ok(_detail(_store(services), request.path["name"]))
+    return ok(_detail(_store(services), _name(request)))
 
 
 @_mapped
@@ -136,17 +189,12 @@ def list_templates(services: Services, request: ApiRequest) -> ApiResponse:
 @_mapped
 def create_strategy(services: Services, request: ApiRequest) -> ApiResponse:
     """Create a user strategy from ``{name, code}`` or ``{name, template}`` (201)."""
-    body = _body(request)
-    code, template = body.get("code"), body.get("template")
-    if code is not None and template is not None:
-        raise ApiError(400, "validation", "give either 'code' or 'template', not both")
-    if template is not None and not isinstance(template, str):
-        raise ApiError(400, "validation", "'template' must be a template id such as 'empty'")
+    body = request.valid(CreateStrategy)
     store = _store(services)
-    if template is not None:
-        store.template(template)  # 404 with the available ids before anything is written
-    checked = None if code is None else check_code(code)
-    info = store.create(check_name(body.get("name")), code=checked, template=template)
+    if body.template is not None:
+        store.template(body.template)  # 404 with the available ids before anything is written
+    checked = None if body.code is None else check_code(body.code)
+    info = store.create(check_name(body.name), code=checked, template=body.template)
     return ok(_detail(store, info.name), status=201)
 
 
@@ -154,18 +202,15 @@ def create_strategy(services: Services, request: ApiRequest) -> ApiResponse:
 def update_strategy(services: Services, request: ApiRequest) -> ApiResponse:
     """Replace a user strategy's code with ``{code}`` (invalid code is saved, with its
     diagnostics in the answer)."""
-    body = _body(request)
-    if "code" not in body:
-        raise ApiError(400, "validation", "the body needs 'code'")
     store = _store(services)
-    info = store.update(request.path["name"], check_code(body["code"]))
+    info = store.update(_name(request), check_code(request.valid(SaveStrategy).code))
     return ok(_detail(store, info.name))
 
 
 @_mapped
 def delete_strategy(services: Services, request: ApiRequest) -> ApiResponse:
     """Delete a user strategy; 409 while runners use it."""
-    name = request.path["name"]
+    name = _name(request)
     delete_unused(_store(services), RunnerStore(services.db), name)
     return ok({"deleted": name})
 
@@ -183,12 +228,12 @@ def delete_unused(strategies: StrategyStore, runners: RunnerStore, name: str) ->
 @_mapped
 def validate_saved(services: Services, request: ApiRequest) -> ApiResponse:
     """Validate the saved file, or ``{code}`` if given (checked as that strategy's file)."""
-    name = request.path["name"]
-    body = _body(request)
+    name = _name(request)
+    body = request.valid(ValidateSaved)
     store = _store(services)
-    if "code" in body:
+    if body.code is not None:
         store.relative_path(name)  # 404 for an unknown name (cheap: no validation)
-        code = check_code(body["code"])
+        code = check_code(body.code)
     else:
         _info, code = store.get(name)
     return ok({"name": name, **_report(code, f"{name}.lua")})
@@ -197,28 +242,68 @@ def validate_saved(services: Services, request: ApiRequest) -> ApiResponse:
 @_mapped
 def validate_code(services: Services, request: ApiRequest) -> ApiResponse:
     """Validate ``{code}`` (optional ``filename`` for messages); nothing is saved."""
-    body = _body(request)
-    if "code" not in body:
-        raise ApiError(400, "validation", "the body needs 'code'")
-    code = check_code(body["code"])
-    filename = body.get("filename") or "strategy.lua"
-    if not isinstance(filename, str):
-        raise ApiError(400, "validation", "'filename' must be a string")
-    return ok(_report(code, filename[:100]))
+    body = request.valid(ValidateCode)
+    return ok(_report(check_code(body.code), body.filename))
 
 
+ONE: dict[str, Any] = {"path": StrategyPath, "query": NoQuery, "data": Info, "errors": (404,)}
 STRATEGY_ROUTES: list[Route] = [
-    Route("/api/strategies", ("GET",), list_strategies, "List strategies (examples and user)"),
-    Route("/api/strategies", ("POST",), create_strategy, "Create a strategy (code or template)"),
-    Route("/api/strategies/validate", ("POST",), validate_code, "Validate Lua code"),
-    Route("/api/strategy-templates", ("GET",), list_templates, "Templates for new strategies"),
-    Route("/api/strategies/<name>", ("GET",), get_strategy, "A strategy with code"),
-    Route("/api/strategies/<name>", ("PUT",), update_strategy, "Save a user strategy"),
-    Route("/api/strategies/<name>", ("DELETE",), delete_strategy, "Delete a user strategy"),
+    Route(
+        "/api/strategies",
+        ("GET",),
+        list_strategies,
+        "List strategies (examples and user)",
+        query=StrategyList,
+        data=list[Info],
+    ),
+    Route(
+        "/api/strategies",
+        ("POST",),
+        create_strategy,
+        "Create a strategy (code or template)",
+        query=NoQuery,
+        body=CreateStrategy,
+        status=201,
+        data=Info,
+        errors=(404, 409),
+    ),
+    Route(
+        "/api/strategies/validate",
+        ("POST",),
+        validate_code,
+        "Validate Lua code",
+        query=NoQuery,
+        body=ValidateCode,
+        data=Info,
+    ),
+    Route(
+        "/api/strategy-templates",
+        ("GET",),
+        list_templates,
+        "Templates for new strategies",
+        query=NoQuery,
+        data=list[Info],
+    ),
+    Route("/api/strategies/<name>", ("GET",), get_strategy, "A strategy with code", **ONE),
+    Route(
+        "/api/strategies/<name>",
+        ("PUT",),
+        update_strategy,
+        "Save a user strategy",
+        **{**ONE, "body": SaveStrategy, "errors": (404, 409)},
+    ),
+    Route(
+        "/api/strategies/<name>",
+        ("DELETE",),
+        delete_strategy,
+        "Delete a user strategy",
+        **{**ONE, "errors": (404, 409)},
+    ),
     Route(
         "/api/strategies/<name>/validate",
         ("POST",),
         validate_saved,
         "Validate a saved strategy (or code given for it)",
+        **{**ONE, "body": ValidateSaved, "body_required": False},
     ),
 ]

@@ -25,9 +25,11 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from engine.api.security import check_exposure
 from engine.errors import ConfigError
 from engine.platform.lifeline import DataDirLock, die_with_parent
 from engine.platform.redis_server import EmbeddedRedis
+from engine.platform.secrets import mask_url
 from engine.platform.settings import Settings
 from engine.storage.db import make_engine
 
@@ -67,8 +69,11 @@ def child_env(settings: Settings, redis_url: str) -> dict[str, str]:
         TRADESIM_STRATEGY_DIR=str(settings.strategy_dir),
         TRADESIM_KEY_PREFIX=settings.key_prefix,
         TRADESIM_SIM_SPEED=str(settings.sim_speed),
+        TRADESIM_WEB_THREADS=str(settings.web_threads),
         PYTHONUNBUFFERED="1",
     )
+    if settings.api_token:
+        env["TRADESIM_API_TOKEN"] = settings.api_token
     return env
 
 
@@ -280,6 +285,21 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
         os.killpg(process.pid, sig)
 
 
+def startup_lines(settings: Settings, url: str, embedded_redis: str | None) -> list[str]:
+    """What ``tradesim up`` prints once everything runs (passwords in URLs masked)."""
+    redis_where = mask_url(settings.redis_url) or f"embedded ({embedded_redis})"
+    lines = [
+        f"Trading Simulator is running at {url}",
+        f"  redis: {redis_where}",
+        f"  database: {mask_url(settings.database_url)}",
+        f"  data: {settings.data_dir}   logs: {settings.log_dir}",
+    ]
+    if settings.api_token:
+        lines.append("  API token: required (TRADESIM_API_TOKEN); pages ask for it at /login")
+    lines.append("  press Ctrl+C to stop")
+    return lines
+
+
 def up(
     settings: Settings, *, workers: int = 1, host: str | None = None, port: int | None = None
 ) -> int:
@@ -288,6 +308,7 @@ def up(
     Raises ConfigError when another launcher holds the data directory (it names its pid).
     """
     settings = replace(settings, host=host or settings.host, port=port or settings.port)
+    check_exposure(settings.host, settings.api_token)
     lock = DataDirLock(settings.data_dir)
     lock.acquire()
     supervisor = Supervisor(settings, workers)
@@ -299,12 +320,8 @@ def up(
     signal.signal(signal.SIGINT, on_signal)
     try:
         url = supervisor.start()
-        print(f"Trading Simulator is running at {url}")
-        redis_where = settings.redis_url or f"embedded ({supervisor.redis.url})"  # type: ignore[union-attr]
-        print(f"  redis: {redis_where}")
-        print(f"  database: {settings.database_url}")
-        print(f"  data: {settings.data_dir}   logs: {settings.log_dir}")
-        print("  press Ctrl+C to stop", flush=True)
+        embedded = supervisor.redis.url if supervisor.redis is not None else None
+        print("\n".join(startup_lines(settings, url, embedded)), flush=True)
         code = supervisor.wait()
     finally:
         supervisor.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,8 @@ class Settings:
     """
 
     data_dir: Path
-    redis_url: str | None
-    database_url: str
+    redis_url: str | None = field(repr=False)
+    database_url: str = field(repr=False)
     host: str = "127.0.0.1"
     port: int = 8050
     strategy_dir: Path = SHIPPED_STRATEGIES
@@ -49,6 +49,8 @@ class Settings:
     replay_dir: Path | None = None
     heartbeat_ttl_s: int = 5
     command_timeout_s: float = 5.0
+    api_token: str | None = field(default=None, repr=False)
+    web_threads: int = 32
 
     @property
     def user_strategy_dir(self) -> Path:
@@ -84,6 +86,8 @@ class Settings:
             ),
             exchange_id=env.get("TRADESIM_EXCHANGE", "binanceus"),
             replay_dir=Path(env["TRADESIM_REPLAY_DIR"]) if env.get("TRADESIM_REPLAY_DIR") else None,
+            api_token=env.get("TRADESIM_API_TOKEN") or None,
+            web_threads=_number(env, "TRADESIM_WEB_THREADS", 32, 1, 256, int),
         )
 
 

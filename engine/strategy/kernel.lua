@@ -19,6 +19,7 @@ local K = {}
 local sunpack, mhuge, mmax, mmin = string.unpack, math.huge, math.max, math.min
 local mtointeger = math.tointeger
 local type, next, rawget, rawset, getinfo = type, next, rawget, rawset, debug.getinfo
+local pcall = pcall
 local setmetatable, getmetatable, tostring, error, select = setmetatable, getmetatable, tostring, error, select
 local sformat, tconcat = string.format, table.concat
 local co_create, co_resume, co_yield, sethook = coroutine.create, coroutine.resume, coroutine.yield, debug.sethook
@@ -34,9 +35,17 @@ local fns = {}                  -- state name -> strategy function
 -- budget: a count hook on the strategy coroutine only -------------------------------------
 local HOOK_EVERY = 1000
 local ticks, tick_limit, blown, trusted = 0, 1000, false, false
+-- A strategy line sampled by the hook every 16 ticks: the line an error reports when the
+-- failed coroutine's stack cannot be read (memory exhausted by deep recursion).
+local SAMPLE_EVERY = 16
+local sampled_line = nil
 
 local function hook()
   ticks = ticks + 1
+  if ticks % SAMPLE_EVERY == 0 then
+    local got, info = pcall(getinfo, 3, "Sl")  -- 0 getinfo, 1 pcall, 2 hook, 3 the strategy
+    if got and info and info.source == strategy_source then sampled_line = info.currentline end
+  end
   if ticks > tick_limit and not trusted then
     blown = true
     error(BUDGET_MSG, 0)
@@ -95,13 +104,15 @@ end
 local function strategy_failure(res)
   local line = nil
   for level = 0, 80 do
-    local info = getinfo(runner, level, "Sl")
-    if info == nil then break end
+    -- after a stack overflow getinfo itself may fail: the message then carries the line
+    local got, info = pcall(getinfo, runner, level, "Sl")
+    if not got or info == nil then break end
     if info.source == strategy_source and info.currentline and info.currentline > 0 then
       line = info.currentline
       break
     end
   end
+  line = line or sampled_line
   local kind = "error"
   if blown then kind, res = "budget", BUDGET_MSG
   elseif res == MEMORY_MSG then kind = "memory"
@@ -115,6 +126,7 @@ end
 -- false, error table.
 local function call_strategy(fn, a)
   ticks = 0
+  sampled_line = nil
   local ok, res = co_resume(runner, fn, a)
   if ok then return true, res end
   return false, strategy_failure(res)
@@ -728,7 +740,7 @@ local function run_rows(data, first, last, offset)
       if decision_cap > 0 then record_decision("-", last_exit_reason, started, c) end
     else
       if logged then logbuf = {}; logged = false end
-      ticks = 0
+      ticks, sampled_line = 0, nil
       local ok, res = co_resume(runner, fns[started], m, ctx, ind, pos and posview or nil)
       if not ok then
         local err = strategy_failure(res)

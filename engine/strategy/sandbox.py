@@ -150,7 +150,10 @@ class Sandbox:
         except lupa.LuaMemoryError:
             raise StrategyLimitError(self.file, None, self._memory_message()) from None
         except lupa.LuaError as exc:
-            raise StrategyError(self.file, None, f"internal Lua error: {exc}") from None
+            # the kernel's own chunk names and traceback mean nothing to a strategy author
+            first = str(exc).splitlines()[0] if str(exc) else "unknown"
+            text = re.sub(r'\[string "[^"]*"\]:\d+: ', "", first)
+            raise StrategyError(self.file, None, f"internal Lua error: {text}") from None
         return result
 
     def check(self, error: Any) -> None:

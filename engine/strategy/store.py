@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import os
 import re
 import tempfile
@@ -141,6 +142,26 @@ class TemplateInfo:
             "path": self.path,
             "code": self.code,
         }
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_info(root: Path, path: Path, kind: Kind, mtime_ns: int, size: int) -> StrategyInfo:
+    """A file's info for one (mtime, size): a changed file is a new key, so it is re-read."""
+    return _summarized(root, path, kind, StrategyStore._read(path), mtime_ns, size)
+
+
+def _summarized(
+    root: Path, path: Path, kind: Kind, code: str, mtime_ns: int, size: int
+) -> StrategyInfo:
+    modified = datetime.fromtimestamp(mtime_ns / 1e9, tz=UTC)
+    return StrategyInfo(
+        name=path.stem,
+        path=path.relative_to(root).as_posix(),
+        kind=kind,
+        size=size,
+        modified=modified.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        **summarize(code),  # type: ignore[arg-type]
+    )
 
 
 def check_name(name: object) -> str:
@@ -359,18 +380,15 @@ class StrategyStore:
             raise ConfigError(f"cannot read {path.name}: {exc}") from None
 
     def _info(self, path: Path, kind: Kind, code: str | None = None) -> StrategyInfo:
-        code = self._read(path) if code is None else code
-        stat = path.stat()
-        summary = summarize(code)
-        modified = datetime.fromtimestamp(stat.st_mtime, tz=UTC)
-        return StrategyInfo(
-            name=path.stem,
-            path=path.relative_to(self.root).as_posix(),
-            kind=kind,
-            size=stat.st_size,
-            modified=modified.isoformat(timespec="seconds").replace("+00:00", "Z"),
-            **summary,  # type: ignore[arg-type]
-        )
+        """The file's info; without ``code`` it comes from a cache keyed by the file's
+        modification time and size, so listing does not re-read and re-parse every file."""
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            raise StrategyNotFound(f"strategy {path.stem!r} not found") from None
+        if code is not None:
+            return _summarized(self.root, path, kind, code, stat.st_mtime_ns, stat.st_size)
+        return _cached_info(self.root, path, kind, stat.st_mtime_ns, stat.st_size)
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:

@@ -122,7 +122,7 @@ def test_get_unknown_is_404(client: Any) -> None:
 
 @pytest.mark.parametrize("name", ["..", "%2e%2e", "a.b", "1abc", "x" * 65, "bad%20name"])
 def test_get_bad_name_is_400(client: Any, name: str) -> None:
-    assert "invalid strategy name" in problem(
+    assert "not a valid strategy name" in problem(
         client.get(f"/api/strategies/{name}"), 400, "validation"
     )
 
@@ -172,13 +172,13 @@ def test_create_invalid_code_is_saved_and_reported(client: Any) -> None:
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
-        ({"name": "../x", "code": EMPTY}, "invalid strategy name"),
-        ({"name": "", "code": EMPTY}, "name is required"),
-        ({"code": EMPTY}, "name is required"),
-        ({"name": "x" * 65, "code": EMPTY}, "invalid strategy name"),
-        ({"name": "sub/dir", "code": EMPTY}, "invalid strategy name"),
-        ({"name": 5, "code": EMPTY}, "name is required"),
-        ({"name": "ok", "code": 12}, "code must be a string"),
+        ({"name": "../x", "code": EMPTY}, "body.name '../x' is not a valid strategy name"),
+        ({"name": "", "code": EMPTY}, "body.name '' is not a valid strategy name"),
+        ({"code": EMPTY}, "body.name is required"),
+        ({"name": "x" * 65, "code": EMPTY}, "is not a valid strategy name"),
+        ({"name": "sub/dir", "code": EMPTY}, "is not a valid strategy name"),
+        ({"name": 5, "code": EMPTY}, "body.name should be a valid string (got 5)"),
+        ({"name": "ok", "code": 12}, "body.code should be a valid string (got 12)"),
         ({"name": "ok", "code": EMPTY, "template": "empty"}, "not both"),
         ({"name": "ok", "template": 3}, "template"),
     ],

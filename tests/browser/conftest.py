@@ -4,6 +4,10 @@
 urllib3 2 rejects; a numeric timeout fixes that. Chromium and ChromeDriver are the Debian
 packages (``/usr/bin/chromium``, ``/usr/bin/chromedriver``); the tests skip without them
 (outside CI).
+
+Console: dash's browser asks ChromeDriver for SEVERE entries only; the options below raise
+that to WARNING, so ``dash_duo.get_logs() == []`` fails on console warnings (AG Grid's
+"invalid gridOptions property", React's) as well as errors.
 """
 
 from __future__ import annotations
@@ -41,9 +45,24 @@ CHROME_ARGS = (
 )
 
 
+#: The lowest console level a browser test sees (and fails on).
+CONSOLE_LEVEL = "WARNING"
+
+
+class ConsoleWarningOptions(Options):  # type: ignore[misc]
+    """Chrome options whose browser log level stays at :data:`CONSOLE_LEVEL` when dash's
+    browser sets ``goog:loggingPrefs`` to SEVERE."""
+
+    def set_capability(self, name: str, value: Any) -> None:
+        """Store a capability (the console log level forced to :data:`CONSOLE_LEVEL`)."""
+        if name == "goog:loggingPrefs":
+            value = {**value, "browser": CONSOLE_LEVEL}
+        super().set_capability(name, value)
+
+
 def pytest_setup_options() -> Options:
     """Chrome options for dash_duo's webdriver."""
-    options = Options()
+    options = ConsoleWarningOptions()
     options.binary_location = str(CHROMIUM)
     for arg in CHROME_ARGS:
         options.add_argument(arg)

@@ -27,9 +27,27 @@ def flat_text(component: Any) -> str:
     return flat_text(getattr(component, "children", None))
 
 
+def test_moving_average_bias_follows_its_slope_not_one_close() -> None:
+    # an uptrend pulled back below both averages: fast > slow, both still rising -> bullish,
+    # as the long position they opened (the old close-vs-average rule said bearish twice)
+    fast = [100.0, 100.5, 101.0, 101.6, 102.1, 102.5, 102.8]
+    slow = [99.0, 99.2, 99.4, 99.7, 99.9, 100.1, 100.3]
+    assert indicator_bias("ema(10)", fast[-1], fast[-2], close=99.5, history=fast) == "bullish"
+    assert indicator_bias("ema(20)", slow[-1], slow[-2], close=99.5, history=slow) == "bullish"
+    falling = [110.0, 109.0, 108.0, 107.5, 107.0, 106.0]
+    assert indicator_bias("sma(50)", 106.0, 107.0, close=120.0, history=falling) == "bearish"
+    # slope over SLOPE_BARS bars, not the last step: a one-bar uptick in a downtrend stays bearish
+    uptick = [110.0, 109.0, 108.0, 107.0, 106.0, 105.0, 105.2]
+    assert indicator_bias("wma(9)", 105.2, 105.0, close=1.0, history=uptick) == "bearish"
+    flat = [100.0] * 6 + [100.005]
+    assert indicator_bias("ema(5)", 100.005, 100.0, close=1.0, history=flat) == "neutral"
+    # short history: the previous value decides
+    assert indicator_bias("ema(20)", 100.0, 99.0, close=50.0) == "bullish"
+    assert indicator_bias("bollinger(20, 2).middle", 99.0, 100.0, close=150.0) == "bearish"
+    assert indicator_bias("ema(20)", 100.0, None, close=101.0) == "neutral"
+
+
 def test_bias_rules() -> None:
-    assert indicator_bias("ema(20)", 100.0, 99.0, close=101.0) == "bullish"
-    assert indicator_bias("sma(50)", 100.0, 99.0, close=98.0) == "bearish"
     assert indicator_bias("rsi(14)", 72.0, 70.0, close=1.0) == "bullish"
     assert indicator_bias("rsi(14)", 30.0, 35.0, close=1.0) == "bearish"
     assert indicator_bias("rsi(14)", 50.0, 50.0, close=1.0) == "neutral"
