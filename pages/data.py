@@ -31,7 +31,8 @@ from components.data_views import (
 )
 from engine.api import collection as collection_api
 from engine.api import history as history_api
-from engine.api.core import ApiRequest, Handler, handle
+from engine.api.core import ApiError, ApiRequest, Handler
+from engine.api.dispatch import run_handler
 from engine.data.candle_store import CandleStore
 from engine.data.history import CANONICAL, series_gaps
 from engine.data.symbols import SYMBOLS
@@ -89,9 +90,11 @@ def call(
     query: dict[str, str] | None = None,
 ) -> tuple[Any, str | None]:
     """Run a REST handler in-process: ``(data, None)`` or ``(None, error message)``."""
-    response = handle(
-        handler, services(), ApiRequest(path=path or {}, query=query or {}, body=body)
-    )
+    request = ApiRequest(path=path or {}, query=query or {}, body=body)
+    try:
+        response = run_handler(handler, services(), request)
+    except ApiError as exc:
+        response = exc.response()
     payload = response.payload
     if payload.get("status") == "ok":
         return payload["data"], None

@@ -197,27 +197,33 @@ class Dispatcher:
         return ApiRequest(path=path_args, query=query, body=body, models=models)
 
     def _run(self, route: Route, request: ApiRequest) -> ApiResponse:
-        try:
-            return route.handler(self.services, request)
-        except ApiError:
-            raise
-        except CommandError as exc:
-            status = _COMMAND_STATUS.get(exc.code, 400)
-            return error(status, exc.code, exc.message, exc.details)
-        except EngineUnavailable as exc:
-            return error(503, "engine_unavailable", str(exc))
-        except StrategyError as exc:
-            return error(400, "strategy_error", str(exc), exc.to_dict())
-        except (ConfigError, DataError) as exc:
-            return error(400, "validation", str(exc))
-        except (redis.ConnectionError, redis.TimeoutError):
-            where = mask_url(self.services.settings.redis_url) or "REDIS_URL"
-            return error(
-                503,
-                "redis_unavailable",
-                f"Redis is not answering at {where}: start everything with `tradesim up` "
-                "(it runs an embedded Redis), or start your Redis server and check REDIS_URL",
-            )
+        return run_handler(route.handler, self.services, request)
+
+
+def run_handler(handler: Handler, services: Services, request: ApiRequest) -> ApiResponse:
+    """Run a handler, mapping the engine's exceptions onto HTTP errors (``ApiError`` is
+    re-raised for the dispatcher); pages that reuse a handler call this too."""
+    try:
+        return handler(services, request)
+    except ApiError:
+        raise
+    except CommandError as exc:
+        status = _COMMAND_STATUS.get(exc.code, 400)
+        return error(status, exc.code, exc.message, exc.details)
+    except EngineUnavailable as exc:
+        return error(503, "engine_unavailable", str(exc))
+    except StrategyError as exc:
+        return error(400, "strategy_error", str(exc), exc.to_dict())
+    except (ConfigError, DataError) as exc:
+        return error(400, "validation", str(exc))
+    except (redis.ConnectionError, redis.TimeoutError):
+        where = mask_url(services.settings.redis_url) or "REDIS_URL"
+        return error(
+            503,
+            "redis_unavailable",
+            f"Redis is not answering at {where}: start everything with `tradesim up` "
+            "(it runs an embedded Redis), or start your Redis server and check REDIS_URL",
+        )
 
 
 def _not_found(path: str) -> dict[str, Any]:
