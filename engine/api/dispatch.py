@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 import redis
 from pydantic import BaseModel, ValidationError
 
-from engine.api.core import DEFAULT_MAX_BODY, ApiError, ApiRequest, ApiResponse, Route, error
+from engine.api.core import (
+    DEFAULT_MAX_BODY,
+    ApiError,
+    ApiRequest,
+    ApiResponse,
+    Handler,
+    Route,
+    error,
+)
 from engine.api.schema import problems
 from engine.api.security import authorized, csrf_problem
 from engine.errors import (
