@@ -101,12 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     from waitress import serve
 
     from engine.storage.db import make_engine
+    from jobs.queue import RQJobQueue
 
     try:
         settings = Settings.from_env()
         if not settings.redis_url:
             raise TradeSimError("REDIS_URL is not set: start everything with `tradesim up`")
-        services = build_services(settings, settings.redis_url, make_engine(settings))
+        services = build_services(
+            settings, settings.redis_url, make_engine(settings), jobs=RQJobQueue
+        )
     except TradeSimError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

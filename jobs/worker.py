@@ -9,7 +9,8 @@ from rq import Queue, Worker
 
 from engine.platform.settings import Settings
 
-QUEUES = ("backtests", "data", "default")
+QUEUES = ("backtests", "sweeps", "data", "signals", "default")
+"""Order matters: a worker takes user work (backtests, sweeps) before automated work."""
 
 
 def main() -> int:
@@ -18,6 +19,8 @@ def main() -> int:
     if not settings.redis_url:
         print("error: REDIS_URL is not set: use `tradesim up`", file=sys.stderr)
         return 2
+    import jobs.backtest  # noqa: F401  (loaded once here, so every forked work-horse has it)
+
     connection = redis.Redis.from_url(settings.redis_url)
     queues = [Queue(name, connection=connection) for name in QUEUES]
     Worker(queues, connection=connection).work(with_scheduler=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.api.backtests import BACKTEST_ROUTES
 from engine.api.core import ApiRequest, ApiResponse, Route, ok
 from engine.api.openapi import OPENAPI_ROUTES
 from engine.api.runners import RUNNER_ROUTES
@@ -21,6 +22,7 @@ def health(services: Services, request: ApiRequest) -> ApiResponse:
 ROUTES: list[Route] = [
     Route("/health", ("GET",), health, "Liveness of web, Redis and engine"),
     *RUNNER_ROUTES,
+    *BACKTEST_ROUTES,
     *OPENAPI_ROUTES,
 ]
 

@@ -32,7 +32,9 @@ class Settings:
     (``tradesim:``), ``TRADESIM_FEED_INTERVAL`` (seconds between simulated bars, default 1),
     ``TRADESIM_FEED`` (``simulated``; ``exchange``: crypto symbols from ``TRADESIM_EXCHANGE``,
     default ``binanceus``, through ccxt; ``replay``: ``<SYMBOL>.csv`` files from
-    ``TRADESIM_REPLAY_DIR``, resampled to the runner's timeframe; other symbols stay simulated).
+    ``TRADESIM_REPLAY_DIR``, resampled to the runner's timeframe; other symbols stay simulated),
+    ``TRADESIM_MAX_QUEUED_BACKTESTS`` (backtests queued or running before the API answers 429,
+    default 20).
     """
 
     data_dir: Path
@@ -48,6 +50,7 @@ class Settings:
     replay_dir: Path | None = None
     heartbeat_ttl_s: int = 5
     command_timeout_s: float = 5.0
+    max_queued_backtests: int = 20
 
     @property
     def user_strategy_dir(self) -> Path:
@@ -57,6 +60,12 @@ class Settings:
         if self.strategy_dir == SHIPPED_STRATEGIES and not in_source_tree():
             return self.data_dir / "strategies"
         return self.strategy_dir / "user"
+
+    @property
+    def csv_folders(self) -> list[Path]:
+        """Where ``csv:<name>`` backtest data sources are looked up: ``<data dir>/csv``, then
+        ``TRADESIM_REPLAY_DIR``."""
+        return [self.data_dir / "csv", *([self.replay_dir] if self.replay_dir else [])]
 
     @property
     def log_dir(self) -> Path:
@@ -83,6 +92,7 @@ class Settings:
             ),
             exchange_id=env.get("TRADESIM_EXCHANGE", "binanceus"),
             replay_dir=Path(env["TRADESIM_REPLAY_DIR"]) if env.get("TRADESIM_REPLAY_DIR") else None,
+            max_queued_backtests=_number(env, "TRADESIM_MAX_QUEUED_BACKTESTS", 20, 1, 10_000, int),
         )
 
 

@@ -95,7 +95,12 @@ def columns(db: sa.Engine, table: str) -> dict[str, sa.types.TypeEngine[object]]
 
 def test_migrate_on_fresh_database_creates_both_tables(engine: sa.Engine) -> None:
     inspector = sa.inspect(engine)
-    assert set(inspector.get_table_names()) == {"alembic_version", "runners", "closed_positions"}
+    assert set(inspector.get_table_names()) == {
+        "alembic_version",
+        "runners",
+        "closed_positions",
+        "backtests",
+    }
     assert list(columns(engine, "runners")) == [
         "runner_id",
         "symbol",
@@ -116,7 +121,7 @@ def test_migrate_on_fresh_database_creates_both_tables(engine: sa.Engine) -> Non
         ["runner_id", "exit_time"]
     ]
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0001_runners"
+        assert MigrationContext.configure(conn).get_current_revision() == "0004_backtests"
 
 
 def test_models_match_the_migrations(engine: sa.Engine) -> None:
@@ -169,7 +174,7 @@ def test_processes_starting_at_once_migrate_a_fresh_database_once(tmp_path: Path
     with db.connect() as conn:
         versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
     db.dispose()
-    assert versions == [("0001_runners",)]
+    assert versions == [("0004_backtests",)]
 
 
 # --- SQLite connection settings --------------------------------------------------------------
