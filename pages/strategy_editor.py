@@ -230,6 +230,14 @@ def _toolbar(
                     ),
                     dbc.Button("▶ Quick test", id=QUICK, color="secondary", size="sm"),
                     dbc.Button(
+                        "Backtest this",
+                        href=f"/backtest?strategy={name}",
+                        color="success",
+                        size="sm",
+                        outline=True,
+                        id=f"{P}-backtest",
+                    ),
+                    dbc.Button(
                         "Run as runner",
                         href=runner_href,
                         color="info",

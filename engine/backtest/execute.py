@@ -12,10 +12,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from engine.backtest.data_spec import load_series
 from engine.backtest.report import json_safe
 from engine.backtest.request import BacktestConfig
-from engine.backtest.run import run_backtest
+from engine.backtest.run import BacktestResult, iso_many, run_backtest
 from engine.errors import BacktestCancelled
 from engine.strategy.instance import StrategySource
 
@@ -67,6 +69,30 @@ def execute(
     result.timing = {"load_s": load_s, **result.timing}
     result.timing["total_s"] += load_s
     data = result.to_dict()
+    data["run_equity"] = run_equity(result)
     out = json_safe(data)
     assert isinstance(out, dict)
+    return out
+
+
+EQUITY_BUDGET = 4_000
+"""Points of all runs' equity curves together in ``run_equity`` (at least 60 per run)."""
+
+
+def run_equity(result: BacktestResult) -> list[dict[str, Any]]:
+    """Every run's equity curve, down-sampled (last point kept): ``[{run_id, time, equity}]``
+    with ``time`` and ``equity`` as parallel lists (the Backtest page overlays them)."""
+    ts = result.series.timestamp
+    per_run = max(60, EQUITY_BUDGET // max(1, len(result.runs)))
+    out = []
+    for run in result.runs:
+        n = len(run.equity)
+        idx = np.unique(np.linspace(0, n - 1, min(n, per_run)).round().astype(np.int64))
+        out.append(
+            {
+                "run_id": run.run_id,
+                "time": iso_many(ts[run.start + idx]),
+                "equity": [round(float(v), 4) for v in run.equity[idx]],
+            }
+        )
     return out

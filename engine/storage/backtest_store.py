@@ -31,6 +31,11 @@ SUMMARY_KEYS = (
     "num_trades",
     "pct_profitable",
     "final_equity",
+    "num_runs",
+    "mean_return_pct",
+    "mean_sharpe",
+    "mean_max_drawdown_pct",
+    "total_trades",
 )
 """Metrics copied into ``summary`` for the history list (the rest is in ``result``)."""
 
@@ -169,6 +174,13 @@ class BacktestStore:
         summary = {k: metrics[k] for k in SUMMARY_KEYS if k in metrics}
         summary.update(start_time=result.get("start_time"), end_time=result.get("end_time"))
         summary.update(num_runs=result.get("num_runs"), bars=result.get("bars"))
+        if "mean_return_pct" in metrics:  # randomized runs: the means stand for the whole
+            summary.update(
+                total_return_pct=metrics["mean_return_pct"],
+                sharpe=metrics["mean_sharpe"],
+                max_drawdown_pct=metrics["mean_max_drawdown_pct"],
+                num_trades=metrics["total_trades"],
+            )
         return self._move(
             backtest_id,
             ACTIVE,
