@@ -53,7 +53,7 @@ def base_layout(title: str, **extra: Any) -> dict[str, Any]:
 
 
 def _ms(iso: Sequence[str]) -> np.ndarray:
-    return np.array(iso, dtype="datetime64[ms]").astype(np.int64)
+    return np.array([s.removesuffix("Z") for s in iso], dtype="datetime64[ms]").astype(np.int64)
 
 
 def average_curve(runs: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
@@ -261,7 +261,8 @@ def monthly_table(result: Mapping[str, Any]) -> dict[str, Any]:
 
 def hold_scatter(trades: Sequence[Mapping[str, Any]]) -> Figure:
     """Hold time (hours) against P&L per trade."""
-    hours = np.array([_hours(t) for t in trades], dtype=float)
+    entry = _ms([t["entry_time"] for t in trades])
+    hours = (_ms([t["exit_time"] for t in trades]) - entry) / 3_600_000
     pnl = np.array([float(t["pnl"]) for t in trades], dtype=float)
     traces = [
         {
@@ -405,31 +406,3 @@ def focus_range(trade: Mapping[str, Any]) -> list[str]:
 
 def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def _hours(trade: Mapping[str, Any]) -> float:
-    start, end = _ms([trade["entry_time"], trade["exit_time"]])
-    return float(end - start) / 3_600_000
-
-
-def chart_bars(series: BarSeries, focus: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Bars for :func:`candles_figure`: the whole range in the smallest timeframe that keeps
-    it under ``MAX_CANDLES`` candles, or (``focus``) the native bars around that trade."""
-    if focus is not None:
-        lo, hi = _ms(focus_range(focus))
-        a, b = np.searchsorted(series.timestamp, [lo, hi])
-        series = series.slice(int(a), int(b))
-    if len(series) > MAX_CANDLES and series.timeframe:
-        native = Timeframe(series.timeframe).ms
-        span = int(series.timestamp[-1] - series.timestamp[0]) + native
-        coarse = [tf for tf in Timeframe if tf.ms >= native and span / tf.ms <= MAX_CANDLES]
-        series = resample(series, coarse[0] if coarse else list(Timeframe)[-1])
-    text = np.datetime_as_string(series.timestamp.astype("datetime64[ms]"), unit="s")
-    return {
-        "time": text.tolist(),
-        "open": series.open.tolist(),
-        "high": series.high.tolist(),
-        "low": series.low.tolist(),
-        "close": series.close.tolist(),
-        "timeframe": series.timeframe,
-    }
