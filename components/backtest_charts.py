@@ -406,3 +406,26 @@ def focus_range(trade: Mapping[str, Any]) -> list[str]:
 
 def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def chart_bars(series: BarSeries, focus: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Bars for :func:`candles_figure`: the whole range in the smallest timeframe that keeps
+    it under ``MAX_CANDLES`` candles, or (``focus``) the native bars around that trade."""
+    if focus is not None:
+        lo, hi = _ms(focus_range(focus))
+        a, b = np.searchsorted(series.timestamp, [lo, hi])
+        series = series.slice(int(a), int(b))
+    if len(series) > MAX_CANDLES and series.timeframe:
+        native = Timeframe(series.timeframe).ms
+        span = int(series.timestamp[-1] - series.timestamp[0]) + native
+        coarse = [tf for tf in Timeframe if tf.ms >= native and span / tf.ms <= MAX_CANDLES]
+        series = resample(series, coarse[0] if coarse else list(Timeframe)[-1])
+    text = np.datetime_as_string(series.timestamp.astype("datetime64[ms]"), unit="s")
+    return {
+        "time": text.tolist(),
+        "open": series.open.tolist(),
+        "high": series.high.tolist(),
+        "low": series.low.tolist(),
+        "close": series.close.tolist(),
+        "timeframe": series.timeframe,
+    }

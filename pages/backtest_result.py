@@ -87,16 +87,17 @@ def _card(title: str | None, body: Any, klass: str = "") -> dbc.Card:
     return dbc.Card([header, dbc.CardBody(body, className="p-2")], className=f"mb-3 {klass}")
 
 
-def _title(record: Any, result: dict[str, Any] | None) -> html.Div:
+def _utc(ms: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _title(record: Any) -> html.Div:
     config = record.config
     data = config["data"]
     source = "simulated" if data["source"] == "sim" else data["source"].removeprefix("csv:")
-    span = ""
-    if result is not None:
-        span = (
-            f"{result['start_time'][:16].replace('T', ' ')} → "
-            f"{result['end_time'][:16].replace('T', ' ')}"
-        )
+    span = f"{_utc(data['start_ms'])} → {_utc(data['end_ms'])}"
     runs = f" · {config['runs']} runs × {config['duration']}" if config.get("runs", 1) > 1 else ""
     return html.Div(
         [
@@ -238,7 +239,7 @@ def layout(backtest_id: str = "", **_query: str) -> html.Div:
         [
             dcc.Store(id=ID, data=backtest_id),
             dcc.Interval(id=POLL, interval=400, disabled=not active),
-            _title(record, result),
+            _title(record),
             html.Div(className="mb-3"),
             progress,
             dcc.Loading(

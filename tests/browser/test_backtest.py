@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -64,7 +65,7 @@ def click(driver: Any, element: Any) -> None:
     element.click()
 
 
-def wait_until(condition: Any, timeout: float = 30.0, message: str = "") -> Any:
+def wait_until(condition: Any, timeout: float = 120.0, message: str = "") -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -81,39 +82,42 @@ def test_run_watch_results_reload_download_compare(
 
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    dash_duo.start_server(create_app(bt_services), navigate=False)
+    with socket.socket() as probe:  # a free port: other suites may hold dash's default one
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dash_duo.start_server(create_app(bt_services), navigate=False, port=port)
     driver = dash_duo.driver
     driver.execute_cdp_cmd(
         "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
     )
     dash_duo.wait_for_page(f"{dash_duo.server.url}/backtest?strategy=ema_crossover")
-    dash_duo.wait_for_element("#bt-run")
+    dash_duo.wait_for_element("#bt-run", timeout=120)
     # fill the form: a strategy param, timeframe, a preset, advanced costs
     fast = dash_duo.wait_for_element('input[id*="bt-param"][id*="fast"]')
     fast.clear()
     fast.send_keys("8")
     Select(dash_duo.find_element("#bt-timeframe")).select_by_value("1m")
     labels = driver.find_elements(By.CSS_SELECTOR, ".bt-presets label")
-    next(label for label in labels if label.text == "1y").click()
+    next(label for label in labels if label.text == "90d").click()
     driver.find_element(By.CSS_SELECTOR, ".bt-advanced summary").click()
     commission = dash_duo.find_element("#bt-commission")
     commission.clear()
     commission.send_keys("0.05")
     click(driver, dash_duo.find_element("#bt-run"))
     # the URL becomes /backtest/<id>, the progress bar shows a stage, then the results
-    wait_until(lambda: "/backtest/" in driver.current_url, 20, "no redirect")
+    wait_until(lambda: "/backtest/" in driver.current_url, 60, "no redirect")
     url = driver.current_url
     backtest_id = url.rsplit("/", 1)[-1]
-    dash_duo.wait_for_element("#bt-result-progress .progress-bar", timeout=10)
+    dash_duo.wait_for_element("#bt-result-progress .progress-bar", timeout=60)
     stage = dash_duo.find_element("#bt-result-progress .bt-stage").text
     assert stage  # "Waiting for a worker…", "loading data", "run 1/1", ...
-    dash_duo.wait_for_element("#bt-stat-cards", timeout=90)
+    dash_duo.wait_for_element("#bt-stat-cards", timeout=300)
     record = BacktestStore(bt_services.db).get(backtest_id)
     assert record is not None and record.status == "finished"
     assert record.config["sim"]["commission_rate"] == pytest.approx(0.0005)
     assert record.config["params"]["fast"] == 8 and record.timeframe == "1m"
     result = BacktestStore(bt_services.db).result(backtest_id)
-    assert result is not None and result["bars"] == 525_600
+    assert result is not None and result["bars"] == 90 * 1440
     wait_until(lambda: len(driver.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")) == 6, 30)
     assert driver.find_elements(By.CSS_SELECTOR, ".bt-monthly td")
     cards = driver.find_elements(By.CSS_SELECTOR, "#bt-stat-cards .stat-card")
@@ -138,7 +142,7 @@ def test_run_watch_results_reload_download_compare(
     assert float(rows[0]["pnl"]) == pytest.approx(result["trades"][0]["pnl"])
     # reload the shareable URL: results straight away
     driver.get(url)
-    dash_duo.wait_for_element("#bt-stat-cards", timeout=30)
+    dash_duo.wait_for_element("#bt-stat-cards", timeout=120)
     # a second backtest, then compare both from the history page
     other = submit(
         bt_services,
@@ -151,7 +155,7 @@ def test_run_watch_results_reload_download_compare(
     )["backtest_id"]
     wait_until(lambda: BacktestStore(bt_services.db).get(other).status == "finished", 60)
     driver.get(f"{dash_duo.server.url}/backtests")
-    dash_duo.wait_for_element("#bt-history-grid .ag-row", timeout=20)
+    dash_duo.wait_for_element("#bt-history-grid .ag-row", timeout=120)
     for index in (0, 1):
         box = dash_duo.find_element(
             f'#bt-history-grid .ag-row[row-index="{index}"] .ag-selection-checkbox input'
@@ -159,7 +163,7 @@ def test_run_watch_results_reload_download_compare(
         click(driver, box)
     click(driver, dash_duo.find_element("#bt-history-compare"))
     wait_until(lambda: "compare=" in driver.current_url, 20, "compare did not navigate")
-    table = dash_duo.wait_for_element(".bt-compare", timeout=20)
+    table = dash_duo.wait_for_element(".bt-compare", timeout=120)
     assert len(table.find_elements(By.CSS_SELECTOR, "thead th")) == 3
     assert table.find_elements(By.CSS_SELECTOR, "td.better")
     wait_until(

@@ -176,3 +176,18 @@ def test_form_request_maps_fields_onto_the_api_body() -> None:
         "seed": 3,
     }
     assert form_request("x", {}, {"preset": "7d", "runs": 1})["preset"] == "7d"
+
+
+def test_chart_bars_fit_the_candle_budget_and_focus_uses_native_bars() -> None:
+    from engine.data.bars import resample
+    from engine.data.simulated import generate_history
+    from engine.data.timeframes import Timeframe
+
+    series = generate_history("BTCUSDT", "1m", 20_000)
+    bars = charts.chart_bars(series)
+    assert bars["timeframe"] == "15m" and len(bars["time"]) <= charts.MAX_CANDLES
+    assert bars["close"] == resample(series, Timeframe("15m")).close.tolist()
+    trade_ = trade("2024-01-02T10:00:00Z", "2024-01-02T11:00:00Z", 1.0)
+    focused = charts.chart_bars(series, trade_)
+    assert focused["timeframe"] == "1m"
+    assert focused["time"][0] == "2024-01-02T08:00:00" and len(focused["time"]) == 300
