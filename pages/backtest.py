@@ -153,7 +153,7 @@ def _custom(preset: str | None) -> bool:
 
 
 @callback(
-    Output(REDIRECT, "pathname"),
+    Output(REDIRECT, "href"),
     Output(form.ERROR, "children"),
     Output(form.ERROR, "is_open"),
     Input(form.RUN, "n_clicks"),

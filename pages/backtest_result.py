@@ -46,6 +46,7 @@ dash.register_page(
 
 P = "bt-result"
 ID = f"{P}-id"
+DONE = f"{P}-done"
 POLL = f"{P}-poll"
 PROGRESS = f"{P}-progress"
 CANCEL = f"{P}-cancel"
@@ -238,7 +239,8 @@ def layout(backtest_id: str = "", **_query: str) -> html.Div:
     return html.Div(
         [
             dcc.Store(id=ID, data=backtest_id),
-            dcc.Interval(id=POLL, interval=400, disabled=not active),
+            dcc.Store(id=DONE, data=False),
+            dcc.Interval(id=POLL, interval=500, disabled=not active),
             _title(record),
             html.Div(className="mb-3"),
             progress,
@@ -254,7 +256,7 @@ def layout(backtest_id: str = "", **_query: str) -> html.Div:
 
 @callback(
     Output(PROGRESS, "children"),
-    Output(BODY, "children"),
+    Output(DONE, "data"),
     Output(POLL, "disabled"),
     Output(CANCEL, "style"),
     Input(POLL, "n_intervals"),
@@ -262,18 +264,27 @@ def layout(backtest_id: str = "", **_query: str) -> html.Div:
     prevent_initial_call=True,
 )
 def _poll(_n: int | None, backtest_id: str) -> tuple[Any, Any, bool, Any]:
-    """Progress while active; the results once finished."""
+    """Progress while active (cheap: one status read); ``DONE`` once finished, which renders
+    the results in :func:`_results` (a slow render here would be superseded by the next tick)."""
     try:
         state = status_of(services(), backtest_id)
     except ApiError as exc:
         return dbc.Alert(exc.message, color="warning"), no_update, True, {"display": "none"}
     if state["status"] in ("queued", "running"):
         return make_progress(state), no_update, False, {}
-    if state["status"] != "finished":
-        return make_progress(state), no_update, True, {"display": "none"}
+    finished = state["status"] == "finished"
+    return make_progress(state), finished or no_update, True, {"display": "none"}
+
+
+@callback(
+    Output(BODY, "children"), Input(DONE, "data"), State(ID, "data"), prevent_initial_call=True
+)
+def _results(done: bool | None, backtest_id: str) -> Any:
+    """The results, once, when the backtest has finished."""
+    if not done:
+        raise PreventUpdate
     result = BacktestStore(services().db).result(backtest_id)
-    done = make_progress(state)
-    return done, results_body(result) if result else [], True, {"display": "none"}
+    return results_body(result) if result else []
 
 
 @callback(

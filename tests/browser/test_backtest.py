@@ -107,9 +107,13 @@ def test_run_watch_results_reload_download_compare(
     # the URL becomes /backtest/<id>, the progress bar shows a stage, then the results
     wait_until(lambda: "/backtest/" in driver.current_url, 60, "no redirect")
     url = driver.current_url
+    assert "?" not in url  # the form's query string does not stick to the result's URL
     backtest_id = url.rsplit("/", 1)[-1]
     dash_duo.wait_for_element("#bt-result-progress .progress-bar", timeout=60)
-    stage = dash_duo.find_element("#bt-result-progress .bt-stage").text
+    stage = driver.execute_script(
+        "const e = document.querySelector('#bt-result-progress .bt-stage');"
+        "return e ? e.textContent : '';"
+    )
     assert stage  # "Waiting for a worker…", "loading data", "run 1/1", ...
     dash_duo.wait_for_element("#bt-stat-cards", timeout=300)
     record = BacktestStore(bt_services.db).get(backtest_id)
