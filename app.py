@@ -228,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     from waitress import serve
 
     from engine.storage.db import make_engine
+    from jobs.queue import RQJobQueue
 
     try:
         settings = Settings.from_env()
@@ -237,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
         check_exposure(settings.host, settings.api_token)
         if not settings.redis_url:
             raise TradeSimError("REDIS_URL is not set: start everything with `tradesim up`")
-        services = build_services(settings, settings.redis_url, make_engine(settings))
+        services = build_services(
+            settings, settings.redis_url, make_engine(settings), jobs=RQJobQueue
+        )
     except TradeSimError as exc:
         print(f"error: {mask_text(str(exc))}", file=sys.stderr)
         return 2

@@ -40,6 +40,7 @@ class EditorIds:
     save: str
     runner: str
     quick: str
+    backtest: str
     quick_symbol: str
     quick_out: str
     problems: str
@@ -115,6 +116,14 @@ def make_editor_toolbar(
                         className="quick-symbol",
                     ),
                     dbc.Button("▶ Quick test", id=ids.quick, color="secondary", size="sm"),
+                    dbc.Button(
+                        "Backtest this",
+                        href=f"/backtest?strategy={name}",
+                        color="success",
+                        size="sm",
+                        outline=True,
+                        id=ids.backtest,
+                    ),
                     dbc.Button(
                         "Run as runner",
                         href=runner_href,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -135,7 +134,7 @@ def parse_params(items: Sequence[str]) -> dict[str, str]:
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
-    from engine.backtest.report import format_summary, write_trades_csv
+    from engine.backtest.report import format_summary, json_safe, write_trades_csv
     from engine.backtest.run import run_backtest
     from engine.strategy.fills import SimConfig
     from engine.strategy.instance import StrategySource
@@ -178,7 +177,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     data = result.to_dict(include_trades=bool(args.json_out or args.trades_csv))
     print(format_summary(data))
     if args.json_out:
-        _write(args.json_out, json.dumps(_json_safe(data), indent=2, allow_nan=False))
+        _write(args.json_out, json.dumps(json_safe(data), indent=2, allow_nan=False))
         print(f"JSON written to {args.json_out}")
     if args.trades_csv:
         write_trades_csv(data["trades"], Path(args.trades_csv))
@@ -338,16 +337,6 @@ def _cmd_strategy_validate(args: argparse.Namespace) -> int:
     warnings = sum(d.severity == "warning" for d in diagnostics)
     print(f"{path}: {errors} error(s), {warnings} warning(s)")
     return 1 if errors else 0
-
-
-def _json_safe(value: object) -> object:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("∞" if value > 0 else "-∞")
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def _write(path: str, text: str) -> None:

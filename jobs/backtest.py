@@ -1,63 +1,71 @@
-"""RQ job: a backtest, with progress in ``job.meta`` and cancellation via ``job.meta``."""
+"""RQ job: one stored backtest, with progress/stage/ETA in ``job.meta`` and cancellation via
+``job.meta["cancel"]``; the result goes to the database, the RQ result is only a pointer."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rq import get_current_job
 
-from engine.backtest.run import run_backtest
-from engine.data.csv_io import load_csv
-from engine.data.simulated import generate_history
-from engine.strategy.fills import SimConfig
-from engine.strategy.instance import StrategySource
+from engine.backtest.execute import execute
+from engine.backtest.request import BacktestConfig
+from engine.errors import BacktestCancelled, TradeSimError
+from engine.platform.settings import Settings
+from engine.storage.backtest_store import BacktestStore
+from engine.storage.db import make_engine
+
+CANCEL_POLL_S = 0.25
+"""How often the running job reads ``meta["cancel"]`` at most (one Redis read)."""
 
 
-def backtest_job(
-    strategy_path: str,
-    *,
-    symbol: str = "BTCUSDT",
-    timeframe: str = "1h",
-    bars: int = 5_000,
-    data_path: str | None = None,
-    config: dict[str, Any] | None = None,
-    params: dict[str, Any] | None = None,
-    runs: int = 1,
-    duration_bars: int | None = None,
-    seed: int = 1,
-) -> dict[str, Any]:
-    """Backtest a strategy file on CSV or simulated data; returns the result JSON dict.
+def backtest_job(backtest_id: str) -> dict[str, Any]:
+    """Run backtest ``backtest_id`` from the ``backtests`` table; returns
+    ``{"backtest_id", "status"}``. Strategy and data errors mark it failed with the message."""
+    settings = Settings.from_env()
+    db = make_engine(settings, migrate=False)
+    store = BacktestStore(db)
+    try:
+        record = store.get(backtest_id)
+        if record is None or not store.mark_running(backtest_id):
+            return {"backtest_id": backtest_id, "status": record.status if record else "missing"}
+        config = BacktestConfig.from_dict(record.config)
+        job = get_current_job()
+        last_check = [0.0]
 
-    Progress goes to ``job.meta["progress"]`` (0..1); setting ``job.meta["cancel"] = True``
-    (and saving the meta) stops it between chunks.
-    """
-    job = get_current_job()
-    series = (
-        load_csv(data_path, symbol=symbol)
-        if data_path
-        else generate_history(symbol, timeframe, bars, seed=seed)
-    )
-
-    def progress(fraction: float, label: str) -> None:
-        if job is not None:
-            job.meta.update(progress=round(fraction, 4), stage=label)
+        def report(meta: dict[str, Any]) -> None:
+            if job is None:
+                return
+            job.meta = job.get_meta(refresh=True)
+            job.meta.update(meta)
             job.save_meta()
 
-    def cancelled() -> bool:
-        if job is None:
-            return False
-        job.refresh()
-        return bool(job.meta.get("cancel"))
+        def cancelled() -> bool:
+            now = time.monotonic()
+            if job is None or now - last_check[0] < CANCEL_POLL_S:
+                return False
+            last_check[0] = now
+            return bool(job.get_meta(refresh=True).get("cancel"))
 
-    result = run_backtest(
-        StrategySource.from_file(strategy_path),
-        series,
-        config=SimConfig(**(config or {})),
-        params=params,
-        runs=runs,
-        duration_bars=duration_bars,
-        seed=seed,
-        progress=progress,
-        cancel=cancelled,
-    )
-    return result.to_dict()
+        try:
+            result = execute(
+                config,
+                backtest_id,
+                csv_folders=settings.csv_folders,
+                report=report,
+                cancel=cancelled,
+            )
+        except BacktestCancelled:
+            store.cancel(backtest_id)
+            return {"backtest_id": backtest_id, "status": "cancelled"}
+        except TradeSimError as exc:
+            store.fail(backtest_id, str(exc))
+            return {"backtest_id": backtest_id, "status": "failed"}
+        except Exception as exc:  # a bug: record it, then let RQ keep the traceback
+            store.fail(backtest_id, f"internal error: {type(exc).__name__}: {exc}")
+            raise
+        store.finish(backtest_id, result)
+        report({"progress": 1.0, "stage": "finished", "eta_s": 0.0})
+        return {"backtest_id": backtest_id, "status": "finished"}
+    finally:
+        db.dispose()

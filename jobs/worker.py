@@ -11,7 +11,8 @@ from rq import Queue, Worker
 from engine.live.connection import wait_for_redis
 from engine.platform.settings import Settings
 
-QUEUES = ("backtests", "data", "default")
+QUEUES = ("backtests", "sweeps", "data", "signals", "default")
+"""Order matters: a worker takes user work (backtests, sweeps) before automated work."""
 
 
 def main() -> int:
@@ -20,6 +21,8 @@ def main() -> int:
     if not settings.redis_url:
         print("error: REDIS_URL is not set: use `tradesim up`", file=sys.stderr)
         return 2
+    import jobs.backtest  # noqa: F401  (loaded once here, so every forked work-horse has it)
+
     connection = redis.Redis.from_url(settings.redis_url)
     wait_for_redis(connection, settings.redis_url, threading.Event(), who="worker")
     queues = [Queue(name, connection=connection) for name in QUEUES]

@@ -136,6 +136,7 @@ EDITOR_IDS = le.EditorIds(
     save=SAVE,
     runner=f"{P}-runner",
     quick=QUICK,
+    backtest=f"{P}-backtest",
     quick_symbol=QUICK_SYMBOL,
     quick_out=QUICK_OUT,
     problems=PROBLEMS,

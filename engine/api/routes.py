@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.api.backtests import BACKTEST_ROUTES
 from engine.api.collection import COLLECTION_ROUTES
 from engine.api.core import ApiRequest, ApiResponse, Route, ok
 from engine.api.history import HISTORY_ROUTES
@@ -40,6 +41,7 @@ ROUTES: list[Route] = [
     *RUNNER_ROUTES,
     *HISTORY_ROUTES,
     *COLLECTION_ROUTES,
+    *BACKTEST_ROUTES,
     *OPENAPI_ROUTES,
     *STRATEGY_ROUTES,
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -57,3 +58,14 @@ def write_trades_csv(trades: Sequence[Mapping[str, Any]], path: Path) -> None:
             writer.writerows(trades)
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def json_safe(value: object) -> object:
+    """``value`` with NaN as None and ±inf as ``"∞"``/``"-∞"`` (strict JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("∞" if value > 0 else "-∞")
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    return value

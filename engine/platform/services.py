@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
@@ -22,11 +23,18 @@ class Services:
     engine: EngineClient
     db: sqlalchemy.Engine
     jobs: JobQueue | None = None
-    """RQ; the web app sets it (``app.create_app``)."""
+    """The job system (RQ; ``app.create_app`` sets it; None in processes that queue nothing:
+    backtest routes then say 503)."""
 
 
-def build_services(settings: Settings, redis_url: str, db: sqlalchemy.Engine) -> Services:
-    """Connect to Redis (lazily, on first use) and wrap it in an EngineClient."""
+def build_services(
+    settings: Settings,
+    redis_url: str,
+    db: sqlalchemy.Engine,
+    jobs: Callable[[redis.Redis], JobQueue] | None = None,
+) -> Services:
+    """Connect to Redis (lazily, on first use), wrap it in an EngineClient and, given a
+    ``jobs`` factory, the job queue on the same connection."""
     client = redis.Redis.from_url(redis_url, socket_timeout=10, health_check_interval=30)
     keys = Keys(settings.key_prefix)
     return Services(
@@ -34,4 +42,5 @@ def build_services(settings: Settings, redis_url: str, db: sqlalchemy.Engine) ->
         redis=client,
         engine=EngineClient(client, keys, settings.command_timeout_s),
         db=db,
+        jobs=None if jobs is None else jobs(client),
     )

@@ -33,7 +33,9 @@ class Settings:
     simulated and replayed feeds run, default 1: a 1m bar closes every minute),
     ``TRADESIM_FEED`` (``simulated``; ``exchange``: crypto symbols from ``TRADESIM_EXCHANGE``,
     default ``binanceus``, through ccxt; ``replay``: ``<SYMBOL>.csv`` files from
-    ``TRADESIM_REPLAY_DIR``, resampled to the runner's timeframe; other symbols stay simulated).
+    ``TRADESIM_REPLAY_DIR``, resampled to the runner's timeframe; other symbols stay simulated),
+    ``TRADESIM_MAX_QUEUED_BACKTESTS`` (backtests queued or running before the API answers 429,
+    default 20).
     """
 
     data_dir: Path
@@ -51,6 +53,7 @@ class Settings:
     command_timeout_s: float = 5.0
     api_token: str | None = field(default=None, repr=False)
     web_threads: int = 32
+    max_queued_backtests: int = 20
 
     @property
     def user_strategy_dir(self) -> Path:
@@ -60,6 +63,12 @@ class Settings:
         if self.strategy_dir == SHIPPED_STRATEGIES and not in_source_tree():
             return self.data_dir / "strategies"
         return self.strategy_dir / "user"
+
+    @property
+    def csv_folders(self) -> list[Path]:
+        """Where ``csv:<name>`` backtest data sources are looked up: ``<data dir>/csv``, then
+        ``TRADESIM_REPLAY_DIR``."""
+        return [self.data_dir / "csv", *([self.replay_dir] if self.replay_dir else [])]
 
     @property
     def log_dir(self) -> Path:
@@ -88,6 +97,7 @@ class Settings:
             replay_dir=Path(env["TRADESIM_REPLAY_DIR"]) if env.get("TRADESIM_REPLAY_DIR") else None,
             api_token=env.get("TRADESIM_API_TOKEN") or None,
             web_threads=_number(env, "TRADESIM_WEB_THREADS", 32, 1, 256, int),
+            max_queued_backtests=_number(env, "TRADESIM_MAX_QUEUED_BACKTESTS", 20, 1, 10_000, int),
         )
 
 

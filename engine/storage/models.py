@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 DESIRED_STATUSES = ("running", "paused", "stopped")
+BACKTEST_STATUSES = ("queued", "running", "finished", "failed", "cancelled")
 """What a runner should be doing after a restart (``error`` is a runtime status only)."""
 
 NAMING_CONVENTION = {
@@ -223,3 +224,34 @@ class FeedPosition(Base):
     last_bar: Mapped[dict[str, Any]] = mapped_column(JSON)
     """The bar as published (``Bar.ohlcv()``)."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Backtest(Base):
+    """One backtest: its reproducible config, status, summary metrics and full result JSON."""
+
+    __tablename__ = "backtests"
+    __table_args__ = (
+        CheckConstraint(
+            f"status IN ({', '.join(repr(s) for s in BACKTEST_STATUSES)})", name="status"
+        ),
+        Index("ix_backtests_created_at", "created_at"),
+        Index("ix_backtests_status", "status"),
+    )
+
+    backtest_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    strategy_name: Mapped[str] = mapped_column(String(128))
+    strategy_hash: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(64))
+    timeframe: Mapped[str] = mapped_column(String(16))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """``BacktestConfig.to_dict()``: strategy code, data spec, fills, params, runs."""
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    progress: Mapped[float]
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

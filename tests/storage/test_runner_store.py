@@ -109,7 +109,7 @@ def columns(db: sa.Engine, table: str) -> dict[str, sa.types.TypeEngine[object]]
 
 def test_migrate_on_fresh_database_creates_the_tables(engine: sa.Engine) -> None:
     inspector = sa.inspect(engine)
-    assert {"alembic_version", "runners", "runner_trades", "feeds"} <= set(
+    assert {"alembic_version", "runners", "runner_trades", "feeds", "backtests"} <= set(
         inspector.get_table_names()
     )
     assert "closed_positions" not in inspector.get_table_names()

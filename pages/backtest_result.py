@@ -1,0 +1,343 @@
+"""One backtest ``/backtest/<id>``: progress with stage, ETA and Cancel while it runs, then the
+results (stat cards, charts, run summary, trade log, downloads). Shareable and reloadable:
+everything is read from the stored result.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from functools import lru_cache
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from components import backtest_charts as charts
+from components.backtest_results import (
+    RUN_COLUMNS,
+    TRADE_COLUMNS,
+    make_grid,
+    make_monthly_table,
+    make_progress,
+    make_stat_cards,
+    run_rows,
+    trade_rows,
+)
+from engine.api.backtests import delete as delete_handler
+from engine.api.backtests import status_of
+from engine.api.core import ApiError, ApiRequest, handle
+from engine.backtest.data_spec import DataSpec, load_series
+from engine.backtest.report import TRADE_COLUMNS as CSV_COLUMNS
+from engine.data.bars import BarSeries
+from engine.errors import TradeSimError
+from engine.storage.backtest_store import BacktestStore
+from pages._services import services
+
+dash.register_page(
+    __name__,
+    path_template="/backtest/<backtest_id>",
+    name="Backtest result",
+    title="Backtest result · Trading Simulator",
+)
+
+P = "bt-result"
+ID = f"{P}-id"
+DONE = f"{P}-done"
+POLL = f"{P}-poll"
+PROGRESS = f"{P}-progress"
+CANCEL = f"{P}-cancel"
+BODY = f"{P}-body"
+CANDLES = f"{P}-candles"
+TRADES = f"{P}-trades"
+CSV_BUTTON = f"{P}-csv"
+JSON_BUTTON = f"{P}-json"
+DOWNLOAD = f"{P}-download"
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover"}
+
+
+@lru_cache(maxsize=4)
+def _series(spec: DataSpec, folders: tuple[str, ...]) -> BarSeries:
+    from pathlib import Path
+
+    return load_series(spec, csv_folders=[Path(f) for f in folders])
+
+
+def _bars(result: dict[str, Any], focus: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    record = BacktestStore(services().db).get(result["backtest_id"])
+    if record is None:
+        return None
+    spec = DataSpec.from_dict(record.config["data"])
+    folders = tuple(str(f) for f in services().settings.csv_folders)
+    try:
+        return charts.chart_bars(_series(spec, folders), focus)
+    except TradeSimError:
+        return None
+
+
+def _graph(figure: dict[str, Any], height: int, graph_id: str | None = None) -> dcc.Graph:
+    extra = {"id": graph_id} if graph_id else {}
+    return dcc.Graph(figure=figure, config=GRAPH_CONFIG, style={"height": f"{height}px"}, **extra)
+
+
+def _card(title: str | None, body: Any, klass: str = "") -> dbc.Card:
+    header = dbc.CardHeader(title, className="bt-card-title") if title else None
+    return dbc.Card([header, dbc.CardBody(body, className="p-2")], className=f"mb-3 {klass}")
+
+
+def _utc(ms: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _title(record: Any) -> html.Div:
+    config = record.config
+    data = config["data"]
+    source = "simulated" if data["source"] == "sim" else data["source"].removeprefix("csv:")
+    span = f"{_utc(data['start_ms'])} → {_utc(data['end_ms'])}"
+    runs = f" · {config['runs']} runs × {config['duration']}" if config.get("runs", 1) > 1 else ""
+    return html.Div(
+        [
+            html.Div(
+                [
+                    dcc.Link("Backtest", href="/backtest", className="crumb"),
+                    html.Span(" / ", className="text-muted"),
+                    dcc.Link("History", href="/backtests", className="crumb"),
+                ],
+                className="small mb-1",
+            ),
+            html.H3(
+                [
+                    record.strategy_name,
+                    html.Span(f" {record.symbol} · {record.timeframe}", className="text-muted"),
+                ],
+                className="mb-1",
+            ),
+            html.Div(f"{source} · {span}{runs}", className="text-muted small"),
+        ]
+    )
+
+
+def results_body(result: dict[str, Any]) -> list[Any]:
+    """Everything shown for a finished backtest."""
+    trades = result.get("trades") or []
+    bars = _bars(result)
+    candle_title = f"Price ({bars['timeframe']} candles)" if bars else "Price"
+    candles = (
+        _graph(charts.candles_figure(bars, trades, title=candle_title), 460, CANDLES)
+        if bars
+        else html.Div("The bars of this range are no longer available.", className="text-muted")
+    )
+    downloads = html.Div(
+        [
+            dbc.Button(
+                "⬇ Trades CSV",
+                id=CSV_BUTTON,
+                color="secondary",
+                size="sm",
+                outline=True,
+                className="me-2",
+            ),
+            dbc.Button(
+                "⬇ Result JSON",
+                id=JSON_BUTTON,
+                color="secondary",
+                size="sm",
+                outline=True,
+                className="me-2",
+            ),
+            dbc.Button(
+                "↻ Re-run",
+                href=f"/backtest?rerun={result['backtest_id']}",
+                color="secondary",
+                size="sm",
+                outline=True,
+            ),
+            dcc.Download(id=DOWNLOAD),
+        ],
+        className="bt-downloads",
+    )
+    return [
+        html.Div(downloads, className="d-flex justify-content-end mb-2"),
+        make_stat_cards(result),
+        dbc.Row(
+            [
+                dbc.Col(_card(None, _graph(charts.equity_figure(result), 360)), lg=8),
+                dbc.Col(_card(None, _graph(charts.drawdown_figure(result), 360)), lg=4),
+            ],
+            className="g-3 mt-1",
+        ),
+        _card(None, candles),
+        dbc.Row(
+            [
+                dbc.Col(_card(None, _graph(charts.returns_histogram(trades), 320)), lg=6),
+                dbc.Col(_card(None, make_monthly_table(charts.monthly_table(result))), lg=6),
+                dbc.Col(_card(None, _graph(charts.hold_scatter(trades), 320)), lg=6),
+                dbc.Col(_card(None, _graph(charts.hour_bars(trades), 320)), lg=6),
+            ],
+            className="g-3",
+        ),
+        _card(
+            "Runs",
+            make_grid(
+                f"{P}-runs", run_rows(result), RUN_COLUMNS, min(360, 70 + 30 * len(result["runs"]))
+            ),
+        ),
+        _card(
+            [
+                f"Trade log · {len(trades):,} trades",
+                html.Span(" — click a trade to show it on the chart", className="text-muted"),
+            ],
+            make_grid(TRADES, trade_rows(trades), TRADE_COLUMNS, 460),
+        ),
+    ]
+
+
+def layout(backtest_id: str = "", **_query: str) -> html.Div:
+    """Results straight away when finished; otherwise progress, polled twice a second."""
+    record = BacktestStore(services().db).get(backtest_id)
+    if record is None:
+        return html.Div(
+            dbc.Alert(
+                [
+                    f"There is no backtest '{backtest_id}'. ",
+                    dcc.Link("Start a new one", href="/backtest"),
+                ],
+                color="warning",
+            ),
+            className="bt-page",
+        )
+    try:
+        state = status_of(services(), backtest_id)
+    except ApiError:
+        state = {"status": record.status, "progress": record.progress, "error": record.error}
+    finished = state["status"] == "finished"
+    result = BacktestStore(services().db).result(backtest_id) if finished else None
+    active = state["status"] in ("queued", "running")
+    progress = dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div(make_progress(state), id=PROGRESS),
+                dbc.Button(
+                    "Cancel",
+                    id=CANCEL,
+                    color="danger",
+                    outline=True,
+                    size="sm",
+                    className="mt-3",
+                    style={} if active else {"display": "none"},
+                ),
+            ]
+        ),
+        className="mb-3 bt-progress",
+        style={"display": "none"} if finished else {},
+    )
+    return html.Div(
+        [
+            dcc.Store(id=ID, data=backtest_id),
+            dcc.Store(id=DONE, data=False),
+            dcc.Interval(id=POLL, interval=500, disabled=not active),
+            _title(record),
+            html.Div(className="mb-3"),
+            progress,
+            dcc.Loading(
+                html.Div(results_body(result) if result else [], id=BODY),
+                type="dot",
+                color="#00bc8c",
+            ),
+        ],
+        className="bt-page",
+    )
+
+
+@callback(
+    Output(PROGRESS, "children"),
+    Output(DONE, "data"),
+    Output(POLL, "disabled"),
+    Output(CANCEL, "style"),
+    Input(POLL, "n_intervals"),
+    State(ID, "data"),
+    prevent_initial_call=True,
+)
+def _poll(_n: int | None, backtest_id: str) -> tuple[Any, Any, bool, Any]:
+    """Progress while active (cheap: one status read); ``DONE`` once finished, which renders
+    the results in :func:`_results` (a slow render here would be superseded by the next tick)."""
+    try:
+        state = status_of(services(), backtest_id)
+    except ApiError as exc:
+        return dbc.Alert(exc.message, color="warning"), no_update, True, {"display": "none"}
+    if state["status"] in ("queued", "running"):
+        return make_progress(state), no_update, False, {}
+    finished = state["status"] == "finished"
+    return make_progress(state), finished or no_update, True, {"display": "none"}
+
+
+@callback(
+    Output(BODY, "children"), Input(DONE, "data"), State(ID, "data"), prevent_initial_call=True
+)
+def _results(done: bool | None, backtest_id: str) -> Any:
+    """The results, once, when the backtest has finished."""
+    if not done:
+        raise PreventUpdate
+    result = BacktestStore(services().db).result(backtest_id)
+    return results_body(result) if result else []
+
+
+@callback(
+    Output(PROGRESS, "children", allow_duplicate=True),
+    Input(CANCEL, "n_clicks"),
+    State(ID, "data"),
+    prevent_initial_call=True,
+)
+def _cancel(n_clicks: int | None, backtest_id: str) -> Any:
+    """Ask the job to stop (it answers within a second)."""
+    if not n_clicks:
+        raise PreventUpdate
+    handle(delete_handler, services(), ApiRequest(path={"backtest_id": backtest_id}))
+    return make_progress({"status": "running", "stage": "cancelling…", "progress": 0})
+
+
+@callback(
+    Output(CANDLES, "figure"),
+    Input(TRADES, "selectedRows"),
+    State(ID, "data"),
+    prevent_initial_call=True,
+)
+def _focus(rows: list[dict[str, Any]] | None, backtest_id: str) -> Any:
+    """Show the clicked trade on the candles (native bars around it)."""
+    if not rows:
+        raise PreventUpdate
+    result = BacktestStore(services().db).result(backtest_id)
+    if result is None:
+        raise PreventUpdate
+    trade = result["trades"][int(rows[0]["id"])]
+    bars = _bars(result, trade)
+    if bars is None:
+        raise PreventUpdate
+    title = f"Trade #{rows[0]['id']} · {trade['side']} · P&L {float(trade['pnl']):,.2f}"
+    return charts.candles_figure(bars, result["trades"], focus=trade, title=title)
+
+
+@callback(
+    Output(DOWNLOAD, "data"),
+    Input(CSV_BUTTON, "n_clicks"),
+    Input(JSON_BUTTON, "n_clicks"),
+    State(ID, "data"),
+    prevent_initial_call=True,
+)
+def _download(csv_clicks: int | None, json_clicks: int | None, backtest_id: str) -> Any:
+    """Trades as CSV (the CLI's columns) or the full result JSON."""
+    result = BacktestStore(services().db).result(backtest_id)
+    if result is None:
+        raise PreventUpdate
+    if dash.ctx.triggered_id == JSON_BUTTON:
+        return {"content": json.dumps(result, indent=1), "filename": f"backtest-{backtest_id}.json"}
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(CSV_COLUMNS), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(result["trades"])
+    return {"content": buffer.getvalue(), "filename": f"backtest-{backtest_id}-trades.csv"}
