@@ -227,6 +227,14 @@ def test_feed_history_monotone_across_delete_recreate_and_restarts(api, engine_p
             continue
         engine_process.kill(stop)  # the runner stays: it is restored on this feed
         engine_process.start()
+        wait_for(
+            lambda: (
+                (api.get("/api/engine/health").get_json().get("data") or {}).get("pid")
+                == engine_process.process.pid
+            ),
+            timeout=30,
+            what="the new engine's heartbeat",
+        )
         wait_for(lambda rid=rid: api.get(f"/api/runners/{rid}").status_code == 200, what="up")
         wait_for(
             lambda rid=rid, last=seen[-1]: history_times(api, rid)[-1] > last + 10 * 60_000,
