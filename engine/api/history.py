@@ -6,9 +6,12 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from engine.api.core import MAX_UPLOAD_BYTES, ApiError, ApiRequest, ApiResponse, Route, ok
+from engine.api.schema import Body, PathParams, Query, QueryInt, TimeframeName, absent
 from engine.data.candle_store import CandleStore
 from engine.data.exchange import store_symbol
 from engine.data.history import SIM, MarketData, check_source, preview_csv
@@ -21,6 +24,37 @@ MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1_000
 DOWNLOAD_JOB = "jobs.data.download_job"
 _DIGITS = re.compile(r"^-?\d+$")
+
+
+Time = Annotated[str, Field(examples=["2024-01-01", "1704067200000"])]
+"""ms since the epoch or ISO-8601 (UTC if naive), as text."""
+Source = Annotated[str, Field(pattern=r"^(csv:)?[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")]
+
+
+class HistoryPath(PathParams):
+    """The symbol, as stored (``BTCUSDT``, ``GOOG``)."""
+
+    symbol: Annotated[str, Field(pattern=r"^[A-Za-z0-9/_.-]{1,64}$")]
+
+
+class HistoryQuery(Query):
+    """Which candles: timeframe (default 1h), range, source, page size."""
+
+    timeframe: TimeframeName | None = absent()
+    start: Time | None = absent()
+    end: Time | None = absent()
+    source: Source | None = absent()
+    limit: Annotated[QueryInt, Field(ge=1, le=10_000)] | None = absent()
+
+
+class DownloadBody(Body):
+    """An exchange download: ccxt exchange id, its symbol, timeframe and range."""
+
+    exchange: Annotated[str, Field(examples=["binanceus"])]
+    symbol: Annotated[str, Field(examples=["BTC/USDT"])]
+    timeframe: TimeframeName
+    since: Time
+    until: Time | None = absent()
 
 
 def parse_time(value: str, name: str) -> int:
@@ -278,6 +312,8 @@ HISTORY_ROUTES = [
         ("GET",),
         get_history,
         "Candles (ISO or ms range, paging)",
+        path=HistoryPath,
+        query=HistoryQuery,
         errors=(400, 404),
     ),
     Route(
@@ -294,6 +330,7 @@ HISTORY_ROUTES = [
         ("POST",),
         start_download,
         "Queue an exchange download",
+        body=DownloadBody,
         status=202,
         errors=(400, 503),
     ),

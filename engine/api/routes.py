@@ -12,8 +12,8 @@ from engine.api.openapi import OPENAPI_ROUTES
 from engine.api.runners import RUNNER_ROUTES
 from engine.api.schema import NoQuery
 from engine.api.strategies import STRATEGY_ROUTES
-from engine.platform.launcher import read_status
 from engine.platform.services import Services
+from engine.platform.status import read_status
 
 
 def health(services: Services, request: ApiRequest) -> ApiResponse:

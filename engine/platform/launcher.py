@@ -23,7 +23,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import IO
 
 from engine.api.security import check_exposure
 from engine.errors import ConfigError
@@ -31,6 +31,7 @@ from engine.platform.lifeline import DataDirLock, die_with_parent
 from engine.platform.redis_server import EmbeddedRedis
 from engine.platform.secrets import mask_url
 from engine.platform.settings import Settings
+from engine.platform.status import STATUS_FILE
 from engine.storage.db import make_engine
 
 GRACE_S = 10.0
@@ -39,7 +40,6 @@ BACKOFF_MAX_S = 30.0
 MAX_FAILURES = 5
 FAILURE_WINDOW_S = 60.0
 POLL_S = 0.2
-STATUS_FILE = "supervisor.json"
 LOG_TAIL_LINES = 15
 
 
@@ -84,17 +84,6 @@ def commands(workers: int) -> list[tuple[str, list[str]]]:
     procs += [(f"worker-{i + 1}", [py, "-m", "jobs.worker"]) for i in range(workers)]
     procs.append(("web", [py, "-m", "app"]))
     return procs
-
-
-def read_status(data_dir: Path) -> dict[str, Any] | None:
-    """The launcher's status file (pid, restarts per child), or None without a running
-    launcher (no file, or one left by a launcher that was killed)."""
-    try:
-        value: dict[str, Any] = json.loads((data_dir / STATUS_FILE).read_text())
-        os.kill(int(value["pid"]), 0)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return value
 
 
 def backoff_s(failures: int) -> float:

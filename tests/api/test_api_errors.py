@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy
 
 from app import create_app
 from engine.api import ROUTES
@@ -20,6 +19,7 @@ from engine.api.core import ApiRequest, ApiResponse, Route
 from engine.api.dispatch import MAX_JSON_DEPTH, Dispatcher, HttpRequest
 from engine.platform.services import build_services
 from engine.platform.settings import Settings
+from engine.storage.db import make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,7 @@ def make_client(base: Path, redis_url: str, **extra: Any) -> Any:
         command_timeout_s=1.0,
         **extra,
     )
-    db = sqlalchemy.create_engine(f"sqlite:///{base}/t.db")
+    db = make_engine(settings)
     return create_app(build_services(settings, redis_url, db)).server.test_client()
 
 
@@ -237,7 +237,12 @@ def test_redis_down_is_503_json(down_client: Any, method: str, path: str, body: 
 def test_health_reports_redis_down_without_failing(down_client: Any) -> None:
     response = down_client.get("/health")
     assert response.status_code == 200
-    assert response.get_json()["data"] == {"web": "ok", "redis": False, "engine": False}
+    assert response.get_json()["data"] == {
+        "web": "ok",
+        "redis": False,
+        "engine": False,
+        "restarts": {},  # not started by `tradesim up`
+    }
 
 
 def test_unexpected_error_is_500_envelope_and_logged(

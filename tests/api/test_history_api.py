@@ -118,8 +118,12 @@ def test_import_with_column_mapping_and_bad_rows(client) -> None:
         "missing column(s): open, high, low, close, volume",
     )
     problem(client.get("/api/history/XYZ?start=yesterday"), 400, "start='yesterday'")
-    problem(client.get("/api/history/XYZ?timeframe=2m"), 400, "invalid timeframe '2m'")
-    problem(client.get("/api/history/XYZ?limit=0"), 400, "limit=0: expected 1..10000")
+    problem(client.get("/api/history/XYZ?timeframe=2m"), 400, "query.timeframe should be '1m'")
+    problem(
+        client.get("/api/history/XYZ?limit=0"),
+        400,
+        "query.limit should be greater than or equal to 1",
+    )
 
 
 def test_simulated_history_is_served_by_default(client) -> None:

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.remote.remote_connection import RemoteConnection
 
 from engine.platform.services import Services, build_services
 from engine.platform.settings import Settings
+from engine.storage.db import make_engine
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -100,7 +100,7 @@ def services(tmp_path: Path, redis_url: str, strategy_dir: Path) -> Services:
         database_url=f"sqlite:///{tmp_path}/t.db",
         strategy_dir=strategy_dir,
     )
-    return build_services(settings, redis_url, sqlalchemy.create_engine(settings.database_url))
+    return build_services(settings, redis_url, make_engine(settings))
 
 
 @pytest.fixture

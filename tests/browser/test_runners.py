@@ -166,7 +166,8 @@ def test_runner_lifecycle_in_the_browser(dash_duo: Any, live_app: Any) -> None:
     dash_duo.driver.find_element_by_css_selector(
         f'#runners-grid [row-id="{RUNNER}"] a.runner-link'
     ).click()
-    dash_duo.wait_for_text_to_equal(".runner-title", RUNNER, timeout=30)
+    # read in one script: the header re-renders every 2 s (a held element goes stale)
+    wait_until(lambda: texts(dash_duo, ".runner-title") == [RUNNER], 30, "the detail header")
     candles = "#runner-detail-chart .boxlayer .trace.boxes path"
     wait_until(
         lambda: len(dash_duo.driver.find_elements_by_css_selector(candles)) >= 10,
@@ -191,7 +192,9 @@ def test_runner_lifecycle_in_the_browser(dash_duo: Any, live_app: Any) -> None:
     assert dash_duo.driver.find_elements_by_css_selector("#runner-detail-logic .ag-row")
 
     # pause here too, then back to the manager and delete it from the grid (with confirmation)
-    dash_duo.find_element('button[id*="runner-detail-action"][id*="pause"]').click()
+    pause = 'button[id*="runner-detail-action"][id*="pause"]'
+    dash_duo.wait_for_element(pause)
+    dash_duo.driver.execute_script("document.querySelector(arguments[0]).click()", pause)
     dash_duo.wait_for_contains_text("#runner-detail-header", "Paused")
     dash_duo.find_element(".back-link").click()
     wait_until(lambda: row(dash_duo, RUNNER), what="the grid again")

@@ -152,13 +152,15 @@ def test_engine_lifecycle_through_the_api(api, engine_process, settings):
 def test_api_validation_and_reads_without_engine(api):
     bad = api.post("/api/runners", json={"runner_id": 5, "symbol": "BTCUSDT"})
     assert bad.status_code == 400
-    assert "runner_id must be a str" in bad.get_json()["error"]["message"]
+    assert "body.runner_id should be a valid string" in bad.get_json()["error"]["message"]
     unknown = api.post("/api/runners", json={"runner_id": "a", "sym": "BTCUSDT"})
-    assert "unknown field(s): sym" in unknown.get_json()["error"]["message"]
+    fields = {d["field"] for d in unknown.get_json()["error"]["details"]}
+    assert "body.sym" in fields
     not_json = api.post("/api/runners", data="{oops", content_type="application/json")
     assert not_json.status_code == 400
     assert api.get("/api/runners/nope").status_code == 404
-    assert api.get("/api/runners/nope/history?count=abc").status_code == 404
+    assert api.get("/api/runners/nope/history?count=5").status_code == 404
+    assert api.get("/api/runners/nope/history?count=abc").status_code == 400
     assert api.get("/api/events?type=Bogus").status_code == 400
     assert api.get("/api/events?after=xyz").status_code == 400
     offline = api.post(
@@ -225,6 +227,14 @@ def test_feed_history_monotone_across_delete_recreate_and_restarts(api, engine_p
             continue
         engine_process.kill(stop)  # the runner stays: it is restored on this feed
         engine_process.start()
+        wait_for(
+            lambda: (
+                (api.get("/api/engine/health").get_json().get("data") or {}).get("pid")
+                == engine_process.process.pid
+            ),
+            timeout=30,
+            what="the new engine's heartbeat",
+        )
         wait_for(lambda rid=rid: api.get(f"/api/runners/{rid}").status_code == 200, what="up")
         wait_for(
             lambda rid=rid, last=seen[-1]: history_times(api, rid)[-1] > last + 10 * 60_000,
