@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.api.backtests import results, run, status
-from engine.api.core import ApiRequest, handle
+from engine.api.core import ApiRequest
+from engine.api.dispatch import respond
 from engine.platform.redis_server import EmbeddedRedis
 from engine.platform.services import Services, build_services
 from engine.platform.settings import Settings
@@ -43,17 +44,17 @@ TARGETS = {"1y of 1m, 1 run": 5.0, "100 x 7d runs over 1y of 1m": 10.0}
 def timed(services: Services, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
     """Seconds from submit to the result read back, and the result."""
     t0 = time.perf_counter()
-    answer = handle(run, services, ApiRequest(body=body))
+    answer = respond(run, services, ApiRequest(body=body))
     backtest_id = answer.payload["data"]["backtest_id"]
     path = {"backtest_id": backtest_id}
     while True:
-        state = handle(status, services, ApiRequest(path=path)).payload["data"]
+        state = respond(status, services, ApiRequest(path=path)).payload["data"]
         if state["status"] not in ("queued", "running"):
             break
         time.sleep(0.02)
     if state["status"] != "finished":
         raise SystemExit(f"backtest {state['status']}: {state['error']}")
-    result = handle(results, services, ApiRequest(path=path)).payload["data"]
+    result = respond(results, services, ApiRequest(path=path)).payload["data"]
     return time.perf_counter() - t0, result
 
 

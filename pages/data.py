@@ -31,8 +31,8 @@ from components.data_views import (
 )
 from engine.api import collection as collection_api
 from engine.api import history as history_api
-from engine.api.core import ApiError, ApiRequest, Handler
-from engine.api.dispatch import run_handler
+from engine.api.core import ApiRequest, Handler
+from engine.api.dispatch import respond
 from engine.data.candle_store import CandleStore
 from engine.data.history import CANONICAL, series_gaps
 from engine.data.symbols import SYMBOLS
@@ -91,10 +91,7 @@ def call(
 ) -> tuple[Any, str | None]:
     """Run a REST handler in-process: ``(data, None)`` or ``(None, error message)``."""
     request = ApiRequest(path=path or {}, query=query or {}, body=body)
-    try:
-        response = run_handler(handler, services(), request)
-    except ApiError as exc:
-        response = exc.response()
+    response = respond(handler, services(), request)
     payload = response.payload
     if payload.get("status") == "ok":
         return payload["data"], None

@@ -234,6 +234,15 @@ def run_handler(handler: Handler, services: Services, request: ApiRequest) -> Ap
         )
 
 
+def respond(handler: Handler, services: Services, request: ApiRequest) -> ApiResponse:
+    """:func:`run_handler` with a handler's own refusals (``ApiError``) as their envelope too:
+    for pages and tools that call a handler in-process, past the dispatcher's input checks."""
+    try:
+        return run_handler(handler, services, request)
+    except ApiError as exc:
+        return exc.response()
+
+
 def _not_found(path: str) -> dict[str, Any]:
     return {
         "status": 404,

@@ -17,7 +17,8 @@ import psutil
 import pytest
 
 from engine.api.backtests import delete, history, results, run, status
-from engine.api.core import ApiRequest, ApiResponse, handle
+from engine.api.core import ApiRequest, ApiResponse
+from engine.api.dispatch import respond
 from engine.backtest.data_spec import DataSpec, load_series
 from engine.platform.redis_server import EmbeddedRedis
 from engine.platform.services import Services, build_services
@@ -68,7 +69,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 
 def call(handler: Any, services: Services, **request: Any) -> ApiResponse:
-    return handle(handler, services, ApiRequest(**request))
+    return respond(handler, services, ApiRequest(**request))
 
 
 def submit(services: Services, body: dict[str, Any]) -> str:
