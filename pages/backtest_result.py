@@ -29,7 +29,8 @@ from components.backtest_results import (
 )
 from engine.api.backtests import delete as delete_handler
 from engine.api.backtests import status_of
-from engine.api.core import ApiError, ApiRequest, handle
+from engine.api.core import ApiError, ApiRequest
+from engine.api.dispatch import respond
 from engine.backtest.data_spec import DataSpec, load_series
 from engine.backtest.report import TRADE_COLUMNS as CSV_COLUMNS
 from engine.data.bars import BarSeries
@@ -297,7 +298,7 @@ def _cancel(n_clicks: int | None, backtest_id: str) -> Any:
     """Ask the job to stop (it answers within a second)."""
     if not n_clicks:
         raise PreventUpdate
-    handle(delete_handler, services(), ApiRequest(path={"backtest_id": backtest_id}))
+    respond(delete_handler, services(), ApiRequest(path={"backtest_id": backtest_id}))
     return make_progress({"status": "running", "stage": "cancelling…", "progress": 0})
 
 

@@ -17,7 +17,8 @@ from components.backtest_history import (
     make_history_grid,
 )
 from engine.api.backtests import delete, history
-from engine.api.core import ApiRequest, handle
+from engine.api.core import ApiRequest
+from engine.api.dispatch import respond
 from engine.storage.backtest_store import BacktestStore
 from pages._services import services
 
@@ -36,7 +37,7 @@ MAX_COMPARE = 6
 
 
 def _rows() -> list[dict[str, Any]]:
-    items = handle(history, services(), ApiRequest(query={"limit": "500"})).payload["data"]
+    items = respond(history, services(), ApiRequest(query={"limit": "500"})).payload["data"]
     return history_rows(items)
 
 
@@ -131,5 +132,5 @@ def _delete(n_clicks: int | None, rows: list[dict[str, Any]] | None) -> Any:
     if not n_clicks or not rows:
         raise PreventUpdate
     for row in rows:
-        handle(delete, services(), ApiRequest(path={"backtest_id": row["id"]}))
+        respond(delete, services(), ApiRequest(path={"backtest_id": row["id"]}))
     return _rows(), f"{len(rows)} backtest(s) deleted or cancelled."
