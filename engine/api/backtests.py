@@ -8,14 +8,43 @@ database with the job system, so a backtest whose worker died shows ``failed`` w
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from engine.api.core import ApiError, ApiRequest, ApiResponse, Route, ok
+from engine.api.schema import Body, TimeframeName, absent
 from engine.backtest.request import BacktestConfig, parse_request
 from engine.platform.jobqueue import LOST_STATUSES, JobQueue
 from engine.platform.services import Services
 from engine.storage.backtest_store import ACTIVE, BacktestRecord, BacktestStore
 from engine.strategy.store import StrategyStore
+
+
+class RunBacktestBody(Body):
+    """A backtest request: ``strategy`` (a name) or ``strategy_code``; a range as ``preset``
+    or ``start``/``end``; the rest optional (``engine.backtest.request`` checks how they fit
+    together and answers 400 naming the field)."""
+
+    strategy: Annotated[str, Field(examples=["ema_crossover"])] | None = absent()
+    strategy_code: Annotated[str, Field(max_length=262_144)] | None = absent()
+    symbol: Annotated[str, Field(examples=["BTCUSDT"])] | None = absent()
+    timeframe: TimeframeName | None = absent()
+    source: Annotated[str, Field(pattern=r"^(sim|csv:.+)$", examples=["sim"])] | None = absent()
+    preset: Literal["24h", "7d", "30d", "90d", "1y"] | None = absent()
+    start: str | int | None = absent()
+    end: str | int | None = absent()
+    runs: Annotated[int, Field(ge=1, le=1000)] | None = absent()
+    duration: Annotated[str, Field(examples=["7d"])] | None = absent()
+    seed: Annotated[int, Field(ge=0)] | None = absent()
+    capital: Annotated[float, Field(gt=0)] | None = absent()
+    commission: Annotated[float, Field(ge=0, lt=0.5)] | None = absent()
+    slippage_model: Literal["fixed", "spread"] | None = absent()
+    slippage_bps: Annotated[float, Field(ge=0, lt=5000)] | None = absent()
+    fill: Literal["close", "next_open"] | None = absent()
+    window: Annotated[int, Field(ge=2, le=100_000)] | None = absent()
+    params: dict[str, float] | None = absent()
+    note: Annotated[str, Field(max_length=500)] | None = absent()
 
 
 def _jobs(services: Services) -> JobQueue:
@@ -166,6 +195,7 @@ BACKTEST_ROUTES = [
         ("POST",),
         run,
         "Queue a backtest (validated first)",
+        body=RunBacktestBody,
         status=202,
         errors=(400, 429, 503),
     ),

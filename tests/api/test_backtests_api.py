@@ -339,7 +339,9 @@ def test_openapi_describes_the_backtest_routes() -> None:
     validate(spec)
     post = spec["paths"]["/api/backtest/run"]["post"]
     assert {"202", "400", "429"} <= set(post["responses"])
-    assert "preset" in post["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body = spec["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    assert {"preset", "strategy", "strategy_code", "params"} <= set(body["properties"])
     assert {
         "/api/backtest/{backtest_id}/status",
         "/api/backtest/{backtest_id}/results",
