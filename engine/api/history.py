@@ -16,6 +16,7 @@ from engine.data.candle_store import CandleStore
 from engine.data.exchange import store_symbol
 from engine.data.history import SIM, MarketData, check_source, preview_csv
 from engine.data.timeframes import parse_timeframe
+from engine.errors import ConfigError
 from engine.platform.jobqueue import JobQueue
 from engine.platform.services import Services
 from engine.storage.collection_store import CollectionStore
@@ -44,7 +45,7 @@ class HistoryQuery(Query):
     start: Time | None = absent()
     end: Time | None = absent()
     source: Source | None = absent()
-    limit: Annotated[QueryInt, Field(ge=1, le=10_000)] | None = absent()
+    limit: QueryInt = Field(1000, ge=1, le=10_000)
 
 
 class DownloadBody(Body):
@@ -133,9 +134,14 @@ def get_history(services: Services, request: ApiRequest) -> ApiResponse:
     limit = _int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     source = request.query.get("source") or None
     data = MarketData(CandleStore(services.db))
-    used, series = data.read(
-        symbol, timeframe, source=source, start_ms=start, end_ms=end, limit=limit + 1
-    )
+    try:
+        used, series = data.read(
+            symbol, timeframe, source=source, start_ms=start, end_ms=end, limit=limit + 1
+        )
+    except ConfigError as exc:  # nothing stored and not a simulated symbol: no such history
+        if str(exc).startswith("unknown symbol"):
+            raise ApiError(404, "not_found", str(exc)) from None
+        raise
     following = None
     if len(series) > limit:
         if start is not None:

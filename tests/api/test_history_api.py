@@ -124,6 +124,8 @@ def test_import_with_column_mapping_and_bad_rows(client) -> None:
         400,
         "query.limit should be greater than or equal to 1",
     )
+    # nothing stored and not a simulated symbol: there is no such history
+    problem(client.get("/api/history/NOPE?start=1704067200000"), 404, "unknown symbol 'NOPE'")
 
 
 def test_simulated_history_is_served_by_default(client) -> None:
