@@ -59,9 +59,19 @@ def bt_services(tmp_path: Path, redis_url: str, strategy_dir: Path) -> Iterator[
 
 
 def click(driver: Any, element: Any) -> None:
-    """Scroll ``element`` into the middle of the view and click it (nothing overlaps it)."""
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
-    time.sleep(0.2)
+    """Scroll ``element`` into the middle of the view and click it; while charts are still
+    rendering the page can shift under the pointer, so a click that lands elsewhere is retried
+    after scrolling again."""
+    from selenium.common.exceptions import ElementClickInterceptedException
+
+    for _ in range(5):
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+        time.sleep(0.3)
+        try:
+            element.click()
+            return
+        except ElementClickInterceptedException:
+            time.sleep(0.5)
     element.click()
 
 
