@@ -102,20 +102,51 @@ def _field(label: str, control: Any, width: int = 6, hint: str | None = None) ->
     )
 
 
-def source_options(csv_names: Sequence[str]) -> list[dict[str, str]]:
-    """The simulated market plus one option per CSV file found."""
-    return [{"label": "Simulated market (reproducible)", "value": "sim"}] + [
-        {"label": f"CSV · {name}", "value": f"csv:{name}"} for name in csv_names
+def source_options(
+    csv_names: Sequence[str], stored: Mapping[str, Sequence[str]] | None = None
+) -> list[dict[str, str]]:
+    """The simulated market, each source of the candle store (``stored``: source -> its
+    "SYMBOL timeframe" series) and one option per CSV file found that is not stored."""
+    options = [{"label": "Simulated market (reproducible)", "value": "sim"}]
+    for source, series in sorted((stored or {}).items()):
+        shown = ", ".join(series[:3]) + (f" +{len(series) - 3}" if len(series) > 3 else "")
+        options.append({"label": f"Stored · {source} ({shown})", "value": source})
+    options += [
+        {"label": f"CSV file · {name}", "value": f"csv:{name}"}
+        for name in csv_names
+        if f"csv:{name}" not in (stored or {})
     ]
+    return options
+
+
+def backtest_symbol_options(extra: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The curated symbols plus the stored symbols that are not curated (e.g. imported CSVs)."""
+    options = symbol_options()
+    known = {o["value"] for o in options}
+    others = sorted(set(extra) - known)
+    if others:
+        options.append(
+            {
+                "label": html.Span("Stored data", className="dd-group"),
+                "value": "__group__stored",
+                "disabled": True,
+                "search": "stored",
+            }
+        )
+        options += [{"label": name, "value": name, "search": name} for name in others]
+    return options
 
 
 def make_form(
     infos: Sequence[StrategyInfo],
     csv_names: Sequence[str],
     values: Mapping[str, Any] | None = None,
+    stored: Mapping[str, Sequence[str]] | None = None,
 ) -> html.Div:
-    """The whole form, prefilled from ``values`` (query string, re-run) over the defaults."""
+    """The whole form, prefilled from ``values`` (query string, re-run) over the defaults;
+    ``stored`` lists the candle store's series per source (see :func:`source_options`)."""
     v = {**DEFAULTS, **(values or {})}
+    stored_symbols = [entry.split(" ")[0] for series in (stored or {}).values() for entry in series]
     paths = [i.path for i in infos]
     strategy = v.get("strategy") if v.get("strategy") in paths else (paths[0] if paths else None)
     info = next((i for i in infos if i.path == strategy), None)
@@ -126,7 +157,10 @@ def make_form(
             _field(
                 "Symbol",
                 dcc.Dropdown(
-                    id=SYMBOL, options=symbol_options(), value=v["symbol"], clearable=False
+                    id=SYMBOL,
+                    options=backtest_symbol_options(stored_symbols),
+                    value=v["symbol"],
+                    clearable=False,
                 ),
                 4,
             ),
@@ -140,7 +174,10 @@ def make_form(
             _field(
                 "Data",
                 dbc.Select(
-                    id=SOURCE, options=source_options(csv_names), value=v["source"], size="sm"
+                    id=SOURCE,
+                    options=source_options(csv_names, stored),
+                    value=v["source"],
+                    size="sm",
                 ),
                 5,
             ),

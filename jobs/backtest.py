@@ -10,6 +10,7 @@ from rq import get_current_job
 
 from engine.backtest.execute import execute
 from engine.backtest.request import BacktestConfig
+from engine.data.candle_store import CandleStore
 from engine.errors import BacktestCancelled, TradeSimError
 from engine.platform.settings import Settings
 from engine.storage.backtest_store import BacktestStore
@@ -52,6 +53,7 @@ def backtest_job(backtest_id: str) -> dict[str, Any]:
                 config,
                 backtest_id,
                 csv_folders=settings.csv_folders,
+                candles=CandleStore(db),
                 report=report,
                 cancel=cancelled,
             )

@@ -17,6 +17,7 @@ from dash.exceptions import PreventUpdate
 from components import backtest_form as form
 from engine.api.backtests import rerun_request, submit
 from engine.api.core import ApiError
+from engine.data.candle_store import CandleStore
 from engine.errors import TradeSimError
 from engine.storage.backtest_store import BacktestStore
 from engine.strategy.store import StrategyStore
@@ -36,6 +37,15 @@ def _csv_names() -> list[str]:
         if folder.is_dir():
             names += sorted(p.stem for p in folder.glob("*.csv"))
     return names
+
+
+def _stored_series() -> dict[str, list[str]]:
+    """The candle store's series per source ("SYMBOL timeframe"), the simulated cache left out."""
+    stored: dict[str, list[str]] = {}
+    for entry in CandleStore(services().db).coverage():
+        if entry.source != "sim":
+            stored.setdefault(entry.source, []).append(f"{entry.symbol} {entry.timeframe}")
+    return stored
 
 
 def _prefill(query: dict[str, str], paths: list[str]) -> dict[str, Any]:
@@ -121,7 +131,12 @@ def layout(**query: str) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(
-                        dbc.Card(dbc.CardBody(form.make_form(infos, _csv_names(), values))), lg=7
+                        dbc.Card(
+                            dbc.CardBody(
+                                form.make_form(infos, _csv_names(), values, _stored_series())
+                            )
+                        ),
+                        lg=7,
                     ),
                     dbc.Col(dbc.Card(dbc.CardBody(intro)), lg=5),
                 ],

@@ -34,6 +34,7 @@ from engine.api.dispatch import respond
 from engine.backtest.data_spec import DataSpec, load_series
 from engine.backtest.report import TRADE_COLUMNS as CSV_COLUMNS
 from engine.data.bars import BarSeries
+from engine.data.candle_store import CandleStore
 from engine.errors import TradeSimError
 from engine.storage.backtest_store import BacktestStore
 from pages._services import services
@@ -64,7 +65,9 @@ GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hov
 def _series(spec: DataSpec, folders: tuple[str, ...]) -> BarSeries:
     from pathlib import Path
 
-    return load_series(spec, csv_folders=[Path(f) for f in folders])
+    return load_series(
+        spec, csv_folders=[Path(f) for f in folders], candles=CandleStore(services().db)
+    )
 
 
 def _bars(result: dict[str, Any], focus: dict[str, Any] | None = None) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ from pydantic import Field
 from engine.api.core import ApiError, ApiRequest, ApiResponse, Route, ok
 from engine.api.schema import Body, TimeframeName, absent
 from engine.backtest.request import BacktestConfig, parse_request
+from engine.data.candle_store import CandleStore
 from engine.platform.jobqueue import LOST_STATUSES, JobQueue
 from engine.platform.services import Services
 from engine.storage.backtest_store import ACTIVE, BacktestRecord, BacktestStore
@@ -84,7 +85,10 @@ def submit(services: Services, body: object) -> dict[str, Any]:
     jobs = _jobs(services)
     settings = services.settings
     config = parse_request(
-        body, strategies=StrategyStore(settings.strategy_dir), csv_folders=settings.csv_folders
+        body,
+        strategies=StrategyStore(settings.strategy_dir),
+        csv_folders=settings.csv_folders,
+        candles=CandleStore(services.db),
     )
     store = BacktestStore(services.db)
     active = store.count_active()

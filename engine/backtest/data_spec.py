@@ -5,11 +5,15 @@ backtest reproduces the same bars later. Sources:
 
 - ``sim``: the simulated market (:mod:`engine.data.simulated`) for exactly ``[start, end)``;
   deterministic for (symbol, timeframe, seed), so a re-run is identical bit for bit;
-- ``csv:<path-or-name>``: a CSV file (an absolute path, or a name looked up in the given
-  folders, ``.csv`` optional), resampled to the timeframe when larger, cut to ``[start, end)``.
+- any source held in the candle store (``csv:<name>`` imported on the Data page, an exchange
+  id such as ``binanceus`` downloaded or collected there), read for ``[start, end)`` and
+  resampled from a finer stored timeframe when the timeframe itself is not stored;
+- ``csv:<path-or-name>`` not in the store: a CSV file (an absolute path, or a name looked up in
+  the given folders, ``.csv`` optional), resampled to the timeframe when larger, cut to
+  ``[start, end)``.
 
-Every other source raises :class:`ConfigError` ("not available"); :func:`load_series` is the
-single seam where stored candles plug in.
+A source with neither stored bars nor a file raises :class:`ConfigError` saying where to get
+the data.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from engine.data.bars import BarSeries, resample
+from engine.data.candle_store import CandleStore
 from engine.data.timeframes import DAY_MS, parse_timeframe
 from engine.errors import ConfigError
 
@@ -87,12 +92,64 @@ def csv_path(source: str, folders: Sequence[Path]) -> Path:
         if path.is_file():
             return path
     where = ", ".join(str(f) for f in folders) or "no folders"
-    raise ConfigError(f"data source {source!r}: no such CSV file (looked in {where})")
+    raise ConfigError(
+        f"data source {source!r}: no such CSV file (looked in {where}) and no such imported "
+        "series; import the file on the Data page or give its path"
+    )
 
 
-def load_series(spec: DataSpec, *, csv_folders: Sequence[Path] = ()) -> BarSeries:
-    """The bars of ``spec``; ConfigError for an unknown source or a range without data."""
+def stored_info(
+    source: str, symbol: str, timeframe: str | None, candles: CandleStore | None
+) -> tuple[int, int, str] | None:
+    """First bar time, end of the last bar and the timeframe of the stored ``source`` series
+    of ``symbol`` usable for ``timeframe`` (that timeframe, else the largest finer one that
+    divides it; without a timeframe the finest stored); None when nothing usable is stored."""
+    if candles is None or source == "sim":
+        return None
+    entries = candles.coverage(source=source, symbol=symbol)
+    if timeframe is not None:
+        wanted = parse_timeframe(timeframe).ms
+        entries = [c for c in entries if wanted % parse_timeframe(c.timeframe).ms == 0]
+    if not entries:
+        return None
+    if timeframe is None:
+        best = min(entries, key=lambda c: parse_timeframe(c.timeframe).ms)
+        step = parse_timeframe(best.timeframe).ms
+        return best.first_ms, best.last_ms + step, best.timeframe
+    best = max(entries, key=lambda c: parse_timeframe(c.timeframe).ms)
+    step = parse_timeframe(timeframe).ms
+    return best.first_ms // step * step, best.last_ms // step * step + step, timeframe
+
+
+def _from_store(spec: DataSpec, candles: CandleStore) -> BarSeries | None:
+    """The stored bars of ``spec`` (resampled when needed), or None when nothing is stored."""
+    from engine.data.history import MarketData
+
+    if stored_info(spec.source, spec.symbol, spec.timeframe, candles) is None:
+        return None
+    _, series = MarketData(candles).read(
+        spec.symbol,
+        spec.timeframe,
+        source=spec.source,
+        start_ms=spec.start_ms,
+        end_ms=spec.end_ms - 1,
+    )
+    _check_size(len(series), spec)
+    return series
+
+
+def load_series(
+    spec: DataSpec, *, csv_folders: Sequence[Path] = (), candles: CandleStore | None = None
+) -> BarSeries:
+    """The bars of ``spec``; ConfigError for an unknown source or a range without data.
+
+    ``candles`` is the candle store stored sources are read from (without it only ``sim`` and
+    CSV files are available)."""
     tf = parse_timeframe(spec.timeframe)
+    if candles is not None and spec.source != "sim":
+        stored = _from_store(spec, candles)
+        if stored is not None:
+            return stored
     if spec.source == "sim":
         from engine.data.simulated import generate_history
 
@@ -115,7 +172,16 @@ def load_series(spec: DataSpec, *, csv_folders: Sequence[Path] = ()) -> BarSerie
         cut = series.slice(int(lo), int(hi))
         _check_size(len(cut), spec)
         return cut
-    raise ConfigError(f"data source {spec.source!r} is not available; use 'sim' or 'csv:<file>'")
+    raise ConfigError(no_data_message(spec.source, spec.symbol, spec.timeframe))
+
+
+def no_data_message(source: str, symbol: str, timeframe: str | None) -> str:
+    """What to say when ``source`` has no bars of ``symbol`` (and how to get them)."""
+    what = f"{symbol} {timeframe}" if timeframe else symbol
+    return (
+        f"data source {source!r} has no stored {what} bars; import or download them on the "
+        "Data page (or tradesim data import/download), or use 'sim' or 'csv:<file>'"
+    )
 
 
 def csv_info(source: str, symbol: str, folders: Sequence[Path]) -> tuple[int, int, str]:
@@ -130,14 +196,16 @@ def csv_info(source: str, symbol: str, folders: Sequence[Path]) -> tuple[int, in
     return int(series.timestamp[0]), int(series.timestamp[-1]) + step, series.timeframe
 
 
-def check_available(spec: DataSpec, *, csv_folders: Sequence[Path] = ()) -> int:
+def check_available(
+    spec: DataSpec, *, csv_folders: Sequence[Path] = (), candles: CandleStore | None = None
+) -> int:
     """The number of bars ``spec`` has (ConfigError when too few or too many), without
     generating simulated ones; the check made before a backtest is queued."""
     if spec.source == "sim":
         bars = (spec.end_ms - spec.start_ms) // parse_timeframe(spec.timeframe).ms
         _check_size(bars, spec)
         return bars
-    return len(load_series(spec, csv_folders=csv_folders))
+    return len(load_series(spec, csv_folders=csv_folders, candles=candles))
 
 
 def _check_size(bars: int, spec: DataSpec) -> None:

@@ -18,6 +18,7 @@ from engine.backtest.data_spec import load_series
 from engine.backtest.report import json_safe
 from engine.backtest.request import BacktestConfig
 from engine.backtest.run import BacktestResult, iso_many, run_backtest
+from engine.data.candle_store import CandleStore
 from engine.errors import BacktestCancelled
 from engine.strategy.instance import StrategySource
 
@@ -30,10 +31,12 @@ def execute(
     backtest_id: str,
     *,
     csv_folders: Sequence[Path] = (),
+    candles: CandleStore | None = None,
     report: Report | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
-    """The result dict of ``config`` (``backtest_id`` set to the stored id)."""
+    """The result dict of ``config`` (``backtest_id`` set to the stored id); stored data
+    sources are read from ``candles``."""
     started = time.perf_counter()
 
     def tell(progress: float, stage: str) -> None:
@@ -44,7 +47,7 @@ def execute(
         report({"progress": round(progress, 4), "stage": stage, "eta_s": eta and round(eta, 2)})
 
     tell(0.0, "loading data")
-    series = load_series(config.data, csv_folders=csv_folders)
+    series = load_series(config.data, csv_folders=csv_folders, candles=candles)
     load_s = time.perf_counter() - started
     if cancel is not None and cancel():
         raise BacktestCancelled("backtest cancelled")

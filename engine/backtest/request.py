@@ -20,8 +20,13 @@ from engine.backtest.data_spec import (
     check_available,
     csv_info,
     csv_path,
+    no_data_message,
     preset_range,
+    stored_info,
 )
+from engine.data.candle_store import CandleStore
+from engine.data.exchange import store_symbol
+from engine.data.history import check_source
 from engine.data.symbols import get_symbol
 from engine.data.timeframes import Timeframe, parse_duration, parse_timeframe
 from engine.errors import ConfigError, StrategyError
@@ -121,6 +126,7 @@ def parse_request(
     *,
     strategies: StrategyStore,
     csv_folders: Sequence[Path] = (),
+    candles: CandleStore | None = None,
     now_ms: int | None = None,
 ) -> BacktestConfig:
     """Check ``body`` and resolve it (see the module docstring); raises with a fix-it message."""
@@ -140,18 +146,25 @@ def parse_request(
         first = problems[0]
         raise StrategyError(source.file, first.line, first.message)
     data_source = str(body.get("source") or "sim")
+    if not data_source.startswith("csv:"):
+        check_source(data_source)
     info = None
-    if data_source != "sim" and not data_source.startswith("csv:"):
-        raise ConfigError(
-            f"data source {data_source!r} is not available; use 'sim' or 'csv:<file>'"
-        )
-    if data_source.startswith("csv:"):
-        symbol = str(body.get("symbol") or csv_path(data_source, csv_folders).stem)
-        info = csv_info(data_source, symbol, csv_folders)
-        timeframe = parse_timeframe(str(body.get("timeframe") or info[2] or "1d")).value
-    else:
+    asked_tf = str(body["timeframe"]) if body.get("timeframe") else None
+    if data_source == "sim":
         symbol = get_symbol(str(body.get("symbol") or "BTCUSDT")).symbol
-        timeframe = parse_timeframe(str(body.get("timeframe") or "1h")).value
+        timeframe = parse_timeframe(asked_tf or "1h").value
+    else:
+        stored_symbol = store_symbol(str(body["symbol"])) if body.get("symbol") else None
+        if stored_symbol is not None:
+            info = stored_info(data_source, stored_symbol, asked_tf, candles)
+        if info is not None:
+            symbol = stored_symbol or ""
+        elif data_source.startswith("csv:"):  # not imported: a file (or "no such CSV file")
+            symbol = str(body.get("symbol") or csv_path(data_source, csv_folders).stem)
+            info = csv_info(data_source, symbol, csv_folders)
+        else:
+            raise ConfigError(no_data_message(data_source, stored_symbol or "any symbol", asked_tf))
+        timeframe = parse_timeframe(asked_tf or info[2] or "1d").value
     start, end = _range(body, info, timeframe, now_ms)
     data = DataSpec(
         source=data_source,
@@ -196,7 +209,7 @@ def parse_request(
         seed=data.seed,
         note=str(body.get("note") or "")[:500],
     )
-    bars = check_available(data, csv_folders=csv_folders)
+    bars = check_available(data, csv_folders=csv_folders, candles=candles)
     if config.duration_bars is not None and not 2 <= config.duration_bars <= bars:
         raise ConfigError(
             f"duration {duration} is {config.duration_bars} bars but the range has {bars}; "

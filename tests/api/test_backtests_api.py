@@ -189,7 +189,7 @@ def test_rerun_from_the_stored_config_reproduces_bit_for_bit(env: dict[str, Any]
         (sim_body(params={"nope": 1}), "unknown param"),
         (sim_body(timeframe="7m"), "invalid timeframe"),
         (sim_body(symbol="NOPE"), "NOPE"),
-        (sim_body(source="exchange"), "not available"),
+        (sim_body(source="exchange"), "no stored"),
         (sim_body(source="csv:missing_file"), "no such CSV"),
         (sim_body(end=START), "before it starts"),
         (sim_body(start="yesterday"), "ISO date"),

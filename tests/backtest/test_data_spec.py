@@ -64,7 +64,7 @@ def test_csv_by_name_in_a_folder_and_errors(tmp_path: Path) -> None:
         load_series(DataSpec(**{**spec.to_dict(), "timeframe": "1h"}), csv_folders=[tmp_path])
     with pytest.raises(ConfigError, match="0 bar"):
         load_series(DataSpec(**{**spec.to_dict(), "end_ms": 1000}), csv_folders=[tmp_path])
-    with pytest.raises(ConfigError, match="not available"):
+    with pytest.raises(ConfigError, match="no stored"):
         load_series(DataSpec(**{**spec.to_dict(), "source": "binance"}))
     with pytest.raises(ConfigError, match="more than"):
         load_series(
