@@ -7,8 +7,8 @@ The web process never runs strategies: it reads what the engine published in Red
 from __future__ import annotations
 
 import html
-import json
 import logging
+import socket
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntit
 
 from components.shell import SHELL_INTERVAL, SHELL_STATUS, engine_status_badge, make_shell
 from engine.api import ROUTES
-from engine.api.core import MAX_UPLOAD_BYTES, ApiResponse, error
+from engine.api.core import MAX_UPLOAD_BYTES, ApiResponse, error, json_text
 from engine.api.dispatch import Dispatcher, HttpRequest
 from engine.api.security import (
     SECURITY_HEADERS,
@@ -206,7 +206,7 @@ def _error_handler(dispatcher: Dispatcher) -> Any:
 
 
 def _json(response: ApiResponse) -> Response:
-    text = response.text or json.dumps(response.payload, default=str, allow_nan=False)
+    text = response.text or json_text(response.payload)
     flask_response = Response(text, status=response.status, mimetype="application/json")
     for name, value in response.headers.items():
         flask_response.headers[name] = value
@@ -221,6 +221,20 @@ def _engine_status(_n: int | None) -> list[Any]:
     except Exception:  # Redis down: the badge says offline instead of erroring
         heartbeat = None
     return engine_status_badge(heartbeat)
+
+
+def shared_listener(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port that the other web processes of ``tradesim up`` may bind
+    too (``SO_REUSEPORT``: the kernel spreads new connections over them, so the web uses more
+    than one core). A port held by another program still fails with "Address already in use"."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if hasattr(socket, "SO_REUSEPORT"):
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    listener.bind((host, port))
+    listener.listen(1024)
+    return listener
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,12 +258,20 @@ def main(argv: list[str] | None = None) -> int:
     except TradeSimError as exc:
         print(f"error: {mask_text(str(exc))}", file=sys.stderr)
         return 2
+    try:
+        listener = shared_listener(settings.host, settings.port)
+    except OSError as exc:
+        print(
+            f"error: cannot listen on {settings.host}:{settings.port} ({exc.strerror}); "
+            "stop what uses the port or choose another with --port / TRADESIM_PORT",
+            file=sys.stderr,
+        )
+        return 2
     app = create_app(services)
     print(f"web: http://{settings.host}:{settings.port}", flush=True)
     serve(
         app.server,
-        host=settings.host,
-        port=settings.port,
+        sockets=[listener],
         threads=settings.web_threads,
         connection_limit=max(100, settings.web_threads * 4),
         _quiet=True,

@@ -4,8 +4,14 @@ Starts ``tradesim up`` (embedded Redis, engine, worker, web with its waitress th
 temporary data dir on a free loopback port, creates the runners through the API, then each
 client thread loops over the read endpoints with a keep-alive connection and records every
 request's latency. Prints p50/p95/p99 per endpoint (target: p95 < 50 ms for each) and stops
-everything. The clients share the machine with the server, so the numbers include that.
-Run: ``python -m benchmarks.bench_api_load --runners 100 --clients 20 --seconds 30``.
+everything. The clients share the machine with the server, so the numbers include that: 20
+Python threads contend for one GIL, so their own queueing shows up in their latencies.
+
+When ``wrk`` (a C load generator; Debian package ``wrk``) is installed, each endpoint is then
+also hit alone by ``--clients`` wrk connections for ``--wrk-seconds``: p50/p95/p99, requests/s
+and the web processes' CPU time per request (read with psutil), which does not depend on how
+busy the machine is. Run: ``python -m benchmarks.bench_api_load --runners 100 --clients 20
+--seconds 30``.
 """
 
 from __future__ import annotations
@@ -122,6 +128,7 @@ def main() -> None:
     parser.add_argument("--runners", type=int, default=100)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--wrk-seconds", type=float, default=5.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
@@ -146,13 +153,15 @@ def main() -> None:
         )
         try:
             wait_healthy(port, process)
-            run(port, args)
+            runner_ids = run(port, args)
+            if shutil.which("wrk"):
+                run_wrk(port, args, runner_ids, process.pid)
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=60)
 
 
-def run(port: int, args: argparse.Namespace) -> None:
+def run(port: int, args: argparse.Namespace) -> list[str]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     runner_ids = [f"r{i + 1}" for i in range(args.runners)]
     for i, rid in enumerate(runner_ids):
@@ -203,6 +212,67 @@ def run(port: int, args: argparse.Namespace) -> None:
     print(f"worst endpoint p95 {worst:.1f} ms: {verdict} the {TARGET_P95_MS:g} ms target")
     for line in errors[:5]:
         print(f"  error: {line}")
+    return runner_ids
+
+
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %.3f %.3f %.3f %d\\n", summary.requests,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+def web_cpu_s(launcher_pid: int) -> float:
+    """User + system CPU seconds of the web processes (children of the launcher)."""
+    import psutil
+
+    total = 0.0
+    for child in psutil.Process(launcher_pid).children():
+        if "-m app" in " ".join(child.cmdline()):
+            times = child.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def run_wrk(port: int, args: argparse.Namespace, runner_ids: list[str], launcher_pid: int) -> None:
+    """Each endpoint alone under ``args.clients`` wrk connections (see the module docstring)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT)
+    print(f"\nwrk, {args.clients} connections, {args.wrk_seconds:g} s per endpoint")
+    print(f"{'endpoint':36} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'cpu ms':>7}")
+    worst = 0.0
+    for label, path in endpoints(runner_ids, 0):
+        before = web_cpu_s(launcher_pid)
+        done = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{args.clients}",
+                f"-d{args.wrk_seconds:g}s",
+                "-s",
+                script.name,
+                f"http://127.0.0.1:{port}{path}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        cpu = web_cpu_s(launcher_pid) - before
+        line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT"))
+        count, p50, p95, p99, failed = line.split()[1:]
+        n = int(count)
+        worst = max(worst, float(p95))
+        print(
+            f"{label:36} {n / args.wrk_seconds:7.0f} {float(p50):8.1f} {float(p95):8.1f} "
+            f"{float(p99):8.1f} {cpu / max(1, n) * 1000:7.2f}"
+            + (f"  {failed} errors" if int(failed) else "")
+        )
+    os.unlink(script.name)
+    verdict = "meets" if worst < TARGET_P95_MS else "MISSES"
+    print(f"worst endpoint p95 {worst:.1f} ms (wrk): {verdict} the {TARGET_P95_MS:g} ms target")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ its inputs: convert it by adding the models.
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -70,12 +72,21 @@ class ApiRequest:
 @dataclass(frozen=True)
 class ApiResponse:
     """HTTP status and the JSON payload (already enveloped); ``headers`` are extra ones;
-    ``text``, when set, is the payload already serialized (for answers built once)."""
+    ``text``, when set, is the payload already serialized (answers built once, or assembled
+    from JSON stored as text); a response may carry only ``text`` (see :func:`ok_raw`)."""
 
     status: int
-    payload: dict[str, Any]
+    body: dict[str, Any] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     text: str | None = None
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The enveloped payload (parsed from ``text`` when only that was given)."""
+        if self.body is not None:
+            return self.body
+        parsed: dict[str, Any] = json.loads(self.text or "null")
+        return parsed
 
 
 Handler = Callable[["Services", ApiRequest], ApiResponse]
@@ -134,6 +145,32 @@ class ApiError(TradeSimError):
 def ok(data: Any, status: int = 200) -> ApiResponse:
     """A success envelope."""
     return ApiResponse(status, {"status": "ok", "data": data, "timestamp": _now()})
+
+
+def json_text(payload: Any) -> str:
+    """``payload`` as JSON text; NaN and ±Infinity (not JSON) become null."""
+    try:
+        return json.dumps(payload, default=str, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(payload), default=str, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def ok_raw(data_json: str, status: int = 200) -> ApiResponse:
+    """A success envelope around ``data_json``, JSON text used as is (e.g. runner snapshots
+    as the engine stored them: no parse and re-serialize of large answers)."""
+    return ApiResponse(
+        status, text=f'{{"status": "ok", "data": {data_json}, "timestamp": {_now()}}}'
+    )
 
 
 def error(

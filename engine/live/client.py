@@ -61,6 +61,21 @@ class EngineClient:
         raw = self.redis.mget([self.keys.snapshot(i) for i in ids])
         return [snap for snap in (_loads(r) for r in raw) if snap is not None]
 
+    def raw_snapshots(self) -> list[str]:
+        """Every runner's snapshot as the JSON text the engine stored, sorted by runner id."""
+        ids = self.runner_ids()
+        if not ids:
+            return []
+        raw = self.redis.mget([self.keys.snapshot(i) for i in ids])
+        return [r.decode() if isinstance(r, bytes) else str(r) for r in raw if r is not None]
+
+    def raw_snapshot(self, runner_id: str) -> str | None:
+        """One runner's snapshot as stored JSON text, or None for an unknown runner."""
+        raw = self.redis.get(self.keys.snapshot(runner_id))
+        if raw is None:
+            return None
+        return raw.decode() if isinstance(raw, bytes) else str(raw)
+
     def snapshot(self, runner_id: str) -> dict[str, Any] | None:
         """One runner's snapshot, or None for an unknown runner."""
         value: dict[str, Any] | None = _loads(self.redis.get(self.keys.snapshot(runner_id)))

@@ -77,12 +77,14 @@ def child_env(settings: Settings, redis_url: str) -> dict[str, str]:
     return env
 
 
-def commands(workers: int) -> list[tuple[str, list[str]]]:
-    """(name, argv) of every child process."""
+def commands(workers: int, web_processes: int = 1) -> list[tuple[str, list[str]]]:
+    """(name, argv) of every child process: the engine, the workers and the web processes
+    (``web``, ``web-2``, ...: they share the port, the kernel spreads connections over them)."""
     py = sys.executable
     procs = [("engine", [py, "-m", "engine.live.main"])]
     procs += [(f"worker-{i + 1}", [py, "-m", "jobs.worker"]) for i in range(workers)]
-    procs.append(("web", [py, "-m", "app"]))
+    names = ["web"] + [f"web-{i + 1}" for i in range(1, web_processes)]
+    procs += [(name, [py, "-m", "app"]) for name in names]
     return procs
 
 
@@ -121,7 +123,7 @@ class Supervisor:
             self.redis_unit = Child("redis", [], self.redis.log_path)
         make_engine(s).dispose()  # applies migrations once, before any child starts
         self._env = child_env(s, redis_url)
-        for name, argv in commands(self.workers):
+        for name, argv in commands(self.workers, s.web_processes):
             child = Child(name, argv, s.log_dir / f"{name}.log")
             self._spawn(child)
             self.children.append(child)

@@ -53,6 +53,7 @@ class Settings:
     command_timeout_s: float = 5.0
     api_token: str | None = field(default=None, repr=False)
     web_threads: int = 32
+    web_processes: int = 1
     max_queued_backtests: int = 20
 
     @property
@@ -97,6 +98,9 @@ class Settings:
             replay_dir=Path(env["TRADESIM_REPLAY_DIR"]) if env.get("TRADESIM_REPLAY_DIR") else None,
             api_token=env.get("TRADESIM_API_TOKEN") or None,
             web_threads=_number(env, "TRADESIM_WEB_THREADS", 32, 1, 256, int),
+            web_processes=_number(
+                env, "TRADESIM_WEB_PROCESSES", min(2, os.cpu_count() or 1), 1, 32, int
+            ),
             max_queued_backtests=_number(env, "TRADESIM_MAX_QUEUED_BACKTESTS", 20, 1, 10_000, int),
         )
 

@@ -89,7 +89,7 @@ def test_request_on_a_stored_exchange_series_runs_like_a_direct_backtest(
 def test_a_source_without_bars_says_where_to_get_them(candles: CandleStore) -> None:
     strategies = StrategyStore(ROOT / "lua-strategies")
     body = {"strategy": "ema_crossover", "symbol": "BTCUSDT", "source": "kraken", "preset": "7d"}
-    with pytest.raises(ConfigError, match="no stored BTCUSDT bars.*Data page"):
+    with pytest.raises(ConfigError, match=r"no stored BTCUSDT bars.*Data page"):
         parse_request(body, strategies=strategies, candles=candles)
     with pytest.raises(ConfigError, match="source"):
         parse_request({**body, "source": "bad source!"}, strategies=strategies, candles=candles)

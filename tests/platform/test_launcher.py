@@ -25,7 +25,7 @@ def _get(url: str) -> dict:
 def test_up_starts_everything_and_stops_cleanly(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
-    env.update(TRADESIM_DATA_DIR=str(tmp_path), TRADESIM_PORT=str(port))
+    env.update(TRADESIM_DATA_DIR=str(tmp_path), TRADESIM_PORT=str(port), TRADESIM_WEB_PROCESSES="2")
     launcher = subprocess.Popen(
         [sys.executable, "-m", "engine.cli", "up", "--workers", "2"],
         env=env,
@@ -47,7 +47,14 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path):
             "web": "ok",
             "redis": True,
             "engine": True,
-            "restarts": {"redis": 0, "engine": 0, "worker-1": 0, "worker-2": 0, "web": 0},
+            "restarts": {
+                "redis": 0,
+                "engine": 0,
+                "worker-1": 0,
+                "worker-2": 0,
+                "web": 0,
+                "web-2": 0,
+            },
         }
         children = psutil.Process(launcher.pid).children(recursive=True)
         names = " ".join(" ".join(c.cmdline()) for c in children)
@@ -56,9 +63,24 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path):
         # two workers (one of them also forks RQ's scheduler, a child with the same command)
         direct = [" ".join(c.cmdline()) for c in psutil.Process(launcher.pid).children()]
         assert sum("jobs.worker" in line for line in direct) == 2
+        # two web processes listening on the one port (the kernel spreads connections)
+        webs = [
+            c for c in psutil.Process(launcher.pid).children() if "-m app" in " ".join(c.cmdline())
+        ]
+        assert len(webs) == 2
+        serving = {
+            web.pid
+            for web in webs
+            if any(
+                c.status == psutil.CONN_LISTEN and c.laddr.port == port
+                for c in web.net_connections(kind="tcp")
+            )
+        }
+        assert serving == {w.pid for w in webs}
         assert {p.name for p in (tmp_path / "logs").iterdir()} >= {
             "engine.log",
             "web.log",
+            "web-2.log",
             "worker-1.log",
             "worker-2.log",
         }
