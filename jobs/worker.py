@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 
@@ -16,11 +17,15 @@ QUEUES = ("backtests", "sweeps", "data", "signals", "default")
 
 
 def main() -> int:
-    """Run a worker until SIGTERM (RQ finishes the current job first)."""
+    """Run a worker until SIGTERM (RQ finishes the current job first), at the niceness of
+    ``TRADESIM_WORKER_NICE`` (default 10) so CPU-bound backtests and sweeps never take the
+    engine's CPU from live runners: the kernel serves the engine first when both want it."""
     settings = Settings.from_env()
     if not settings.redis_url:
         print("error: REDIS_URL is not set: use `tradesim up`", file=sys.stderr)
         return 2
+    if settings.worker_nice:
+        os.nice(settings.worker_nice)
     import jobs.backtest  # noqa: F401  (loaded once here, so every forked work-horse has it)
 
     connection = redis.Redis.from_url(settings.redis_url)

@@ -54,6 +54,7 @@ class Settings:
     api_token: str | None = field(default=None, repr=False)
     web_threads: int = 32
     web_processes: int = 1
+    worker_nice: int = 10
     max_queued_backtests: int = 20
 
     @property
@@ -98,6 +99,7 @@ class Settings:
             replay_dir=Path(env["TRADESIM_REPLAY_DIR"]) if env.get("TRADESIM_REPLAY_DIR") else None,
             api_token=env.get("TRADESIM_API_TOKEN") or None,
             web_threads=_number(env, "TRADESIM_WEB_THREADS", 32, 1, 256, int),
+            worker_nice=_number(env, "TRADESIM_WORKER_NICE", 10, 0, 19, int),
             web_processes=_number(
                 env, "TRADESIM_WEB_PROCESSES", min(2, os.cpu_count() or 1), 1, 32, int
             ),
