@@ -31,7 +31,13 @@ class RunBacktestBody(Body):
     strategy_code: Annotated[str, Field(max_length=262_144)] | None = absent()
     symbol: Annotated[str, Field(examples=["BTCUSDT"])] | None = absent()
     timeframe: TimeframeName | None = absent()
-    source: Annotated[str, Field(pattern=r"^(sim|csv:.+)$", examples=["sim"])] | None = absent()
+    source: (
+        Annotated[
+            str,
+            Field(pattern=r"^(csv:.+|[A-Za-z0-9][A-Za-z0-9_.-]{0,47})$", examples=["sim"]),
+        ]
+        | None
+    ) = absent()
     preset: Literal["24h", "7d", "30d", "90d", "1y"] | None = absent()
     start: str | int | None = absent()
     end: str | int | None = absent()

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from engine.api.core import ApiError, ApiRequest, ApiResponse, Route, ok
-from engine.api.history import _body, _jobs, _text, parse_time, session_json
+from engine.api.history import Time, _jobs, parse_time, session_json
+from engine.api.schema import (
+    COLLECT_SOURCE_PATTERN,
+    Body,
+    PathParams,
+    TimeframeName,
+    absent,
+)
 from engine.data.collection import COLLECT_JOB, QUEUE, cadence_s, schedule, unschedule
 from engine.data.exchange import store_symbol
 from engine.data.history import SIM, check_source
@@ -18,6 +27,40 @@ from engine.storage.collection_store import CollectionExists, CollectionStore
 
 MIN_INTERVAL_S, MAX_INTERVAL_S = 60, 7 * 86400
 DEFAULT_HISTORY_MS = 30 * DAY_MS
+
+
+IntervalS = Annotated[int, Field(ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S, examples=[3600])]
+
+
+class CreateCollectionBody(Body):
+    """A scheduled collection: ``sim`` or a ccxt exchange id, a symbol, a timeframe; optional
+    interval (default: the timeframe's cadence) and history start (default: 30 days back)."""
+
+    source: Annotated[str, Field(pattern=COLLECT_SOURCE_PATTERN, examples=["binanceus"])]
+    symbol: Annotated[str, Field(min_length=1, max_length=64, examples=["BTC/USDT"])]
+    timeframe: TimeframeName
+    interval_s: IntervalS | None = absent()
+    since: Time | None = absent()
+
+
+class UpdateCollectionBody(Body):
+    """What a collection job may change: enabled, interval, history start."""
+
+    enabled: bool | None = absent()
+    interval_s: IntervalS | None = absent()
+    since: Time | None = absent()
+
+
+class AutoCollectBody(Body):
+    """Which collection to run now (all enabled ones without ``collection_id``)."""
+
+    collection_id: Annotated[int, Field(ge=1, le=2**62)] | None = absent()
+
+
+class CollectionPath(PathParams):
+    """A collection job's id (the whole number the list shows)."""
+
+    collection_id: Annotated[str, Field(pattern=r"^[0-9]{1,18}$", examples=["1"])]
 
 
 def job_json(job: dict[str, Any]) -> dict[str, Any]:
@@ -32,17 +75,6 @@ def _job(store: CollectionStore, raw: str) -> dict[str, Any]:
     return job
 
 
-def _interval(body: dict[str, Any], default: int) -> int:
-    value = body.get("interval_s", default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ApiError(400, "validation", "interval_s must be a whole number of seconds")
-    if not MIN_INTERVAL_S <= value <= MAX_INTERVAL_S:
-        raise ApiError(
-            400, "validation", f"interval_s={value}: expected {MIN_INTERVAL_S}..{MAX_INTERVAL_S}"
-        )
-    return value
-
-
 def list_jobs(services: Services, request: ApiRequest) -> ApiResponse:
     """Every collection job with its schedule and last result."""
     return ok([job_json(j) for j in CollectionStore(services.db).list_jobs()])
@@ -51,17 +83,14 @@ def list_jobs(services: Services, request: ApiRequest) -> ApiResponse:
 def create_job(services: Services, request: ApiRequest) -> ApiResponse:
     """Create ``{source, symbol, timeframe, interval_s?, since?}`` (interval default: the
     timeframe's cadence; since default: 30 days back) and schedule its first run now."""
-    body = _body(request, '{"source": "binanceus", "symbol": "BTC/USDT", "timeframe": "1h"}')
-    source = check_source(_text(body, "source") or "")
-    if source.startswith("csv:"):
-        raise ApiError(400, "validation", "csv sources are imported, not collected")
-    symbol = store_symbol(_text(body, "symbol") or "")
+    body = request.valid(CreateCollectionBody)
+    source = check_source(body.source)
+    symbol = store_symbol(body.symbol)
     if source == SIM:
         get_symbol(symbol)
-    timeframe = parse_timeframe(_text(body, "timeframe") or "").value
-    since_text = _text(body, "since", required=False)
+    timeframe = parse_timeframe(body.timeframe).value
     now_ms = int(datetime.now(UTC).timestamp() * 1000)
-    since = parse_time(since_text, "since") if since_text else now_ms - DEFAULT_HISTORY_MS
+    since = parse_time(body.since, "since") if body.since else now_ms - DEFAULT_HISTORY_MS
     store = CollectionStore(services.db)
     jobs = _jobs(services)
     try:
@@ -69,7 +98,7 @@ def create_job(services: Services, request: ApiRequest) -> ApiResponse:
             source=source,
             symbol=symbol,
             timeframe=timeframe,
-            interval_s=_interval(body, cadence_s(timeframe)),
+            interval_s=body.interval_s or cadence_s(timeframe),
             since_ms=since,
         )
     except CollectionExists as exc:
@@ -81,21 +110,17 @@ def update_job(services: Services, request: ApiRequest) -> ApiResponse:
     """Change ``enabled``, ``interval_s`` or ``since``; the schedule follows."""
     store = CollectionStore(services.db)
     job = _job(store, request.path["collection_id"])
-    body = _body(request, '{"enabled": false}')
-    unknown = sorted(set(body) - {"enabled", "interval_s", "since"})
-    if unknown:
-        raise ApiError(400, "validation", f"unknown field(s): {', '.join(unknown)}")
+    body = request.valid(UpdateCollectionBody)
     changes: dict[str, Any] = {}
-    if "enabled" in body:
-        if not isinstance(body["enabled"], bool):
-            raise ApiError(400, "validation", "enabled must be true or false")
-        changes["enabled"] = body["enabled"]
-        changes["status"] = "scheduled" if body["enabled"] else "disabled"
-    if "interval_s" in body:
-        changes["interval_s"] = _interval(body, job["interval_s"])
-    if "since" in body:
-        changes["since_ms"] = parse_time(str(body["since"]), "since")
-    job = store.update_job(job["id"], **changes) or job
+    if body.enabled is not None:
+        changes["enabled"] = body.enabled
+        changes["status"] = "scheduled" if body.enabled else "disabled"
+    if body.interval_s is not None:
+        changes["interval_s"] = body.interval_s
+    if body.since is not None:
+        changes["since_ms"] = parse_time(body.since, "since")
+    if changes:
+        job = store.update_job(job["id"], **changes) or job
     jobs = _jobs(services)
     if job["enabled"]:
         job = schedule(jobs, store, job)
@@ -147,8 +172,7 @@ def job_sessions(services: Services, request: ApiRequest) -> ApiResponse:
 def auto_collect(services: Services, request: ApiRequest) -> ApiResponse:
     """Run every enabled collection now, or the one named by ``{"collection_id": n}``."""
     store = CollectionStore(services.db)
-    body = request.body if isinstance(request.body, dict) else {}
-    wanted = body.get("collection_id")
+    wanted = request.valid(AutoCollectBody).collection_id
     if wanted is not None:
         targets = [_job(store, str(wanted))]
     else:
@@ -164,6 +188,7 @@ COLLECTION_ROUTES = [
         ("POST",),
         create_job,
         "Create a collection job (first run now)",
+        body=CreateCollectionBody,
         status=201,
         errors=(400, 409, 503),
     ),
@@ -172,14 +197,24 @@ COLLECTION_ROUTES = [
         ("PUT",),
         update_job,
         "Enable/disable or change a collection job",
+        path=CollectionPath,
+        body=UpdateCollectionBody,
         errors=(400, 404, 503),
     ),
-    Route(COLLECTION, ("DELETE",), delete_job, "Delete a collection job", errors=(400, 404, 503)),
+    Route(
+        COLLECTION,
+        ("DELETE",),
+        delete_job,
+        "Delete a collection job",
+        path=CollectionPath,
+        errors=(400, 404, 503),
+    ),
     Route(
         f"{COLLECTION}/run",
         ("POST",),
         run_job,
         "Run a collection now",
+        path=CollectionPath,
         status=202,
         errors=(400, 404, 503),
     ),
@@ -188,6 +223,7 @@ COLLECTION_ROUTES = [
         ("GET",),
         job_sessions,
         "A collection job's sessions",
+        path=CollectionPath,
         errors=(400, 404),
     ),
     Route(
@@ -195,6 +231,7 @@ COLLECTION_ROUTES = [
         ("POST",),
         auto_collect,
         "Run collections now",
+        body=AutoCollectBody,
         status=202,
         errors=(400, 404, 503),
     ),

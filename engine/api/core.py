@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from engine.errors import TradeSimError
 
@@ -62,11 +62,24 @@ class ApiRequest:
     models: Mapping[type, BaseModel] = field(default_factory=dict)
 
     def valid(self, model: type[M]) -> M:
-        """The validated instance of ``model`` (one the route declared)."""
+        """The validated instance of ``model``: the one the dispatcher checked for the route,
+        else (an in-process call through ``respond``) ``model`` checked here against the body,
+        query or path it describes, with the same 400 on a problem."""
         found = self.models.get(model)
-        if not isinstance(found, model):
-            raise TypeError(f"{model.__name__} is not declared on this route")
-        return found
+        if isinstance(found, model):
+            return found
+        from engine.api.schema import Body, PathParams, Query
+
+        if issubclass(model, Body):
+            checked = check_model(model, {} if self.body is None else self.body, "body")
+        elif issubclass(model, Query):
+            checked = check_model(model, dict(self.query), "query")
+        elif issubclass(model, PathParams):
+            checked = check_model(model, dict(self.path), "path")
+        else:
+            raise TypeError(f"{model.__name__} is not a request model")
+        assert isinstance(checked, model)
+        return checked
 
 
 @dataclass(frozen=True)
@@ -188,3 +201,26 @@ def error(
 
 def _now() -> float:
     return round(time.time(), 3)
+
+
+def check_model(model: type[BaseModel], value: Any, where: str) -> BaseModel:
+    """``value`` validated by ``model``; ApiError 400 naming the first problem's field
+    (``body.params.fast``), all problems in the details."""
+    from engine.api.schema import problems
+
+    if where == "body" and not isinstance(value, dict):
+        fields = ", ".join(model.model_fields) or "none"
+        raise ApiError(
+            400,
+            "validation",
+            f"the body must be a JSON object (fields: {fields}), not {type(value).__name__}",
+        )
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        found = problems(exc, where)
+        first = found[0]
+        message = f"{first['field']} {first['message']}"
+        if len(found) > 1:
+            message += f" (and {len(found) - 1} more problem(s), see details)"
+        raise ApiError(400, "validation", message, found) from None

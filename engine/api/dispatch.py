@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import redis
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from engine.api.core import (
     DEFAULT_MAX_BODY,
@@ -27,9 +27,9 @@ from engine.api.core import (
     ApiResponse,
     Handler,
     Route,
+    check_model,
     error,
 )
-from engine.api.schema import problems
 from engine.api.security import authorized, csrf_problem
 from engine.errors import (
     CommandError,
@@ -184,14 +184,14 @@ class Dispatcher:
     ) -> ApiRequest:
         models: dict[type, BaseModel] = {}
         if route.path is not None:
-            models[route.path] = _check(route.path, path_args, "path")
+            models[route.path] = check_model(route.path, path_args, "path")
         query = {}
         for name, values in request.query.items():
             if len(values) != 1:
                 raise ApiError(400, "validation", f"query parameter {name!r} given more than once")
             query[name] = values[0]
         if route.query is not None:
-            models[route.query] = _check(route.query, query, "query")
+            models[route.query] = check_model(route.query, query, "query")
         body = parse_json(request.body) if request.body else None
         if route.body is not None:
             if not request.body:
@@ -201,7 +201,7 @@ class Dispatcher:
                         400, "validation", f"send a JSON object body with the fields: {fields}"
                     )
                 body = {}
-            models[route.body] = _check(route.body, body, "body")
+            models[route.body] = check_model(route.body, body, "body")
         return ApiRequest(path=path_args, query=query, body=body, models=models)
 
     def _run(self, route: Route, request: ApiRequest) -> ApiResponse:
@@ -259,7 +259,9 @@ def parse_json(raw: bytes) -> Any:
     except UnicodeDecodeError:
         raise ApiError(400, "validation", "the request body is not UTF-8 text") from None
     try:
-        value = json.loads(text, parse_int=_parse_int, parse_constant=_no_constant)
+        value = json.loads(
+            text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_no_constant
+        )
     except RecursionError:
         value = None
         depth_error = True
@@ -294,6 +296,18 @@ def _parse_int(text: str) -> int:
     return int(text)
 
 
+def _parse_float(text: str) -> float | int:
+    """A JSON number with a fraction or exponent; a whole one (``3600.0``, ``1e3``) is an int,
+    as JSON Schema counts it an integer (so ``"interval_s": 3600.0`` is accepted where a whole
+    number is declared; number fields take ints anyway)."""
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise _NumberError(f"a number in the request body has more than {MAX_NUMBER_DIGITS} digits")
+    value = float(text)
+    if value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
 def _no_constant(name: str) -> Any:
     raise _NumberError(f"{name} is not a JSON number; send a finite number or null")
 
@@ -308,25 +322,6 @@ def _too_deep(value: Any) -> bool:
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
     return False
-
-
-def _check(model: type[BaseModel], value: Any, where: str) -> BaseModel:
-    if where == "body" and not isinstance(value, dict):
-        fields = ", ".join(model.model_fields) or "none"
-        raise ApiError(
-            400,
-            "validation",
-            f"the body must be a JSON object (fields: {fields}), not {type(value).__name__}",
-        )
-    try:
-        return model.model_validate(value)
-    except ValidationError as exc:
-        found = problems(exc, where)
-        first = found[0]
-        message = f"{first['field']} {first['message']}"
-        if len(found) > 1:
-            message += f" (and {len(found) - 1} more problem(s), see details)"
-        raise ApiError(400, "validation", message, found) from None
 
 
 def _compile(rule: str) -> re.Pattern[str]:

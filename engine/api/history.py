@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from engine.api.core import MAX_UPLOAD_BYTES, ApiError, ApiRequest, ApiResponse, Route, ok
 from engine.api.schema import Body, PathParams, Query, QueryInt, TimeframeName, absent
@@ -24,11 +24,36 @@ from engine.storage.collection_store import CollectionStore
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1_000
 DOWNLOAD_JOB = "jobs.data.download_job"
-_DIGITS = re.compile(r"^-?\d+$")
+_DIGITS = re.compile(r"^-?[0-9]{1,15}$")
 
 
-Time = Annotated[str, Field(examples=["2024-01-01", "1704067200000"])]
-"""ms since the epoch or ISO-8601 (UTC if naive), as text."""
+def _check_time(value: str) -> str:
+    try:
+        parse_time(value, "time")
+    except ApiError:
+        raise ValueError(
+            f"got {value!r}; expected ms since the epoch or ISO-8601, e.g. 2024-01-01 or "
+            "2024-01-01T12:00:00Z"
+        ) from None
+    return value
+
+
+Time = Annotated[
+    str,
+    AfterValidator(_check_time),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": "^-?[0-9]{1,15}$"},
+                {"type": "string", "format": "date"},
+                {"type": "string", "format": "date-time"},
+            ],
+            "examples": ["2024-01-01", "1704067200000"],
+        }
+    ),
+]
+"""ms since the epoch or ISO-8601 (UTC if naive), as text; the document says exactly that
+(digits, a date or a date-time) and the validator checks it."""
 Source = Annotated[str, Field(pattern=r"^(csv:)?[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")]
 
 
@@ -48,11 +73,27 @@ class HistoryQuery(Query):
     limit: QueryInt = Field(1000, ge=1, le=10_000)
 
 
+class ImportBody(Body):
+    """CSV text to import (``symbol`` required unless ``preview``), or to preview."""
+
+    content: Annotated[str, Field(min_length=1, examples=["time,open,high,low,close,volume"])]
+    filename: Annotated[str, Field(max_length=255, examples=["btc.csv"])] | None = absent()
+    symbol: Annotated[str, Field(min_length=1, max_length=64, examples=["BTCUSDT"])] | None = (
+        absent()
+    )
+    timeframe: TimeframeName | None = absent()
+    source: Source | None = absent()
+    columns: dict[str, str] | None = absent()
+    preview: bool | None = absent()
+
+
 class DownloadBody(Body):
     """An exchange download: ccxt exchange id, its symbol, timeframe and range."""
 
-    exchange: Annotated[str, Field(examples=["binanceus"])]
-    symbol: Annotated[str, Field(examples=["BTC/USDT"])]
+    exchange: Annotated[
+        str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$", examples=["binanceus"])
+    ]
+    symbol: Annotated[str, Field(min_length=1, max_length=64, examples=["BTC/USDT"])]
     timeframe: TimeframeName
     since: Time
     until: Time | None = absent()
@@ -327,6 +368,7 @@ HISTORY_ROUTES = [
         ("POST",),
         import_csv,
         "Import CSV text (or preview it)",
+        body=ImportBody,
         max_body=MAX_UPLOAD_BYTES,
         status=201,
         errors=(200, 400, 413),

@@ -114,6 +114,9 @@ class _Builder:
             str(route.status): {"description": "ok", "content": _json(success)}
         }
         for status in sorted(statuses):
+            if 200 <= status < 300:  # another success (e.g. an import's 200 preview)
+                responses[str(status)] = {"description": "ok", "content": _json(success)}
+                continue
             responses[str(status)] = {
                 "description": ERROR_CODES.get(status, "error"),
                 "content": _json({"$ref": REF.format(model="Error")}),

@@ -29,6 +29,8 @@ from engine.live.keys import EVENT_TYPES
 
 RUNNER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 STRATEGY_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+#: A collected source: ``sim`` or a ccxt exchange id (CSV sources are imported, not collected).
+COLLECT_SOURCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$"
 #: Redis stream ids: milliseconds and sequence, each at most 19 digits (fits in 64 bits).
 STREAM_ID_PATTERN = r"^[0-9]{1,19}(-[0-9]{1,19})?$"
 
@@ -38,6 +40,8 @@ PATTERN_HELP = {
     "starting with a letter or digit",
     STRATEGY_NAME_PATTERN: "is not a valid strategy name: use 1-64 letters, digits, '_' or '-', "
     "starting with a letter",
+    COLLECT_SOURCE_PATTERN: "is not a collectable source: use sim or an exchange id like "
+    "binanceus (csv sources are imported on the Data page, not collected)",
     STREAM_ID_PATTERN: "is not a stream id: use <milliseconds>-<sequence> like 0-0 or "
     "1700000000000-0 (ASCII digits, at most 19 each)",
 }

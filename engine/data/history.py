@@ -298,11 +298,18 @@ class MarketData:
         low, close, volume) to the file's header cells when the header is not recognized."""
         if columns:
             text = remap_header(text, columns)
-        stem = Path(filename).stem or "upload"
+        stem = safe_stem(filename)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"{stem}.csv"
             path.write_text(text, encoding="utf-8")
             return self.import_csv(path, symbol=symbol, timeframe=timeframe, source=source)
+
+
+def safe_stem(filename: str) -> str:
+    """An uploaded file's name as a short, safe stem (the default source is ``csv:<stem>``):
+    letters, digits, ``_ . -`` only, at most 40 characters, ``upload`` when nothing is left."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(filename).stem)[:40].strip("._-")
+    return stem or "upload"
 
 
 def preview_csv(text: str, rows: int = 8) -> dict[str, object]:

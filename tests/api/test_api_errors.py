@@ -302,3 +302,11 @@ def test_security_headers(client: Any, path: str) -> None:
     assert headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_whole_json_numbers_are_integers_as_json_schema_counts_them() -> None:
+    from engine.api.dispatch import parse_json
+
+    value = parse_json(b'{"a": 3600.0, "b": 0.5, "c": 1e3, "d": -2.0, "e": 1e300}')
+    assert value == {"a": 3600, "b": 0.5, "c": 1000, "d": -2, "e": 1e300}
+    assert [type(value[k]) for k in "abcde"] == [int, float, int, int, float]

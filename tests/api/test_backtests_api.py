@@ -164,6 +164,30 @@ def test_randomized_csv_backtest_equals_the_cli(env: dict[str, Any], tmp_path: P
     assert_same_result(api, cli)
 
 
+def test_a_backtest_on_an_imported_series_equals_the_cli_on_its_file(
+    env: dict[str, Any], tmp_path: Path
+) -> None:
+    from engine.api.backtests import RunBacktestBody
+    from engine.data.candle_store import CandleStore
+    from engine.data.history import MarketData
+
+    services = env["services"]
+    data = SHARED_DATA / "GOOG.csv"
+    MarketData(CandleStore(services.db)).import_csv(data, symbol="GOOG", source="csv:goog")
+    body = {"strategy": "rsi_mean_reversion", "source": "csv:goog", "symbol": "GOOG"}
+    RunBacktestBody.model_validate(body)  # the declared body admits stored sources
+    RunBacktestBody.model_validate({**body, "source": "binanceus"})
+    with pytest.raises(ValueError, match="pattern"):
+        RunBacktestBody.model_validate({**body, "source": "bad source!"})
+    backtest_id = submit(services, body)
+    assert wait(services, backtest_id, ("finished", "failed"))["status"] == "finished"
+    api = call(results, services, path={"backtest_id": backtest_id}).payload["data"]
+    cli = cli_result(
+        tmp_path, str(EXAMPLES / "rsi_mean_reversion.lua"), "--data", str(data), "--timeframe", "1d"
+    )
+    assert_same_result(api, cli)
+
+
 def test_rerun_from_the_stored_config_reproduces_bit_for_bit(env: dict[str, Any]) -> None:
     from engine.api.backtests import rerun_request
     from engine.storage.backtest_store import BacktestStore

@@ -117,7 +117,11 @@ def test_import_with_column_mapping_and_bad_rows(client) -> None:
         400,
         "missing column(s): open, high, low, close, volume",
     )
-    problem(client.get("/api/history/XYZ?start=yesterday"), 400, "start='yesterday'")
+    problem(
+        client.get("/api/history/XYZ?start=yesterday"),
+        400,
+        "query.start got 'yesterday'; expected ms since the epoch or ISO-8601",
+    )
     problem(client.get("/api/history/XYZ?timeframe=2m"), 400, "query.timeframe should be '1m'")
     problem(
         client.get("/api/history/XYZ?limit=0"),
