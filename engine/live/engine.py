@@ -160,7 +160,9 @@ class TradingEngine:
         self._to_restore: dict[int, PendingRestore] = {}
         self.started_at = time.time()
         self.latencies: deque[float] = deque(maxlen=20_000)
-        self._rows: list[dict[str, Any]] = []
+        #: False until the stored runners are restored: no heartbeat before (no command is
+        #: sent to an engine whose hosts are still starting).
+        self.online = False
 
     @property
     def local_runners(self) -> dict[str, LiveRunner]:
@@ -197,6 +199,7 @@ class TradingEngine:
             self._to_restore[host.index] = PendingRestore(replay=False)
         for host in self.hosts:
             self._restore_host(host)
+        self.online = True
         self.publisher.flush()
 
     def _stored_source(self, record: RunnerRecord) -> StrategySource:
@@ -418,6 +421,8 @@ class TradingEngine:
 
     def _keepalive(self) -> None:
         """While waiting on a host: the heartbeat stays fresh."""
+        if not self.online:
+            return
         self.publisher.heartbeat(
             self.started_at,
             len(self.runners),
