@@ -57,6 +57,8 @@ FEED_SAVE_EVERY_S = 0.5
 FORMING_EVERY_S = 0.5
 MAX_BARS_PER_TICK = 20
 TICK_BUDGET_S = 0.05
+MAX_BACKLOG = 64
+"""Bars queued for a host (besides the batch it is processing) before its feeds wait."""
 """A tick stops taking bars after this long (feeds take turns starting); when the engine
 cannot keep up, the feeds' clocks slip instead (see ``SimClock.slip``)."""
 
@@ -487,6 +489,8 @@ class TradingEngine:
             for _ in range(MAX_BARS_PER_TICK):  # bars that closed since the last tick
                 if slot.feed.seconds_to_next() > 0 or time.perf_counter() >= deadline:
                     break
+                if any(self.hosts[i].backlog() >= MAX_BACKLOG for i in slot.hosts):
+                    break  # its hosts are behind: the feed's clock slips, no bar piles up
                 bar = slot.feed.next_bar()
                 if bar is None:
                     break

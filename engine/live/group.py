@@ -63,7 +63,6 @@ class RunnerGroup:
         self.runners: dict[str, LiveRunner] = {}
         self.by_feed: dict[FeedKey, list[str]] = {}
         self._last_save = time.monotonic()
-        self._save_cursor = -1
         self._queued_bars: list[float] = []
         #: Set when runners were deleted: the process then frees their memory.
         self.released = False
@@ -285,22 +284,12 @@ class RunnerGroup:
         self.store.save_state(runner.runner_id, runner.saved_state())
 
     def save_some(self) -> None:
-        """Save the runners whose turn has come (round-robin, each about every SAVE_EVERY_S),
-        in one transaction."""
-        if not self.runners:
-            return
-        elapsed = time.monotonic() - self._last_save
-        due = int(len(self.runners) * elapsed / SAVE_EVERY_S)
-        if due < 1:
+        """Every SAVE_EVERY_S, save every runner's state in one transaction (one short write
+        per host: SQLite has one writer at a time, and hosts, engine and web share it)."""
+        if time.monotonic() - self._last_save < SAVE_EVERY_S:
             return
         self._last_save = time.monotonic()
-        ids = sorted(self.runners)
-        states = {}
-        for _ in range(min(due, len(ids))):
-            self._save_cursor = (self._save_cursor + 1) % len(ids)
-            runner = self.runners[ids[self._save_cursor]]
-            states[runner.runner_id] = runner.saved_state()
-        self.store.save_states(states)
+        self.save_all()
 
     def save_all(self) -> None:
         """Save every runner's state (shutdown)."""

@@ -90,6 +90,10 @@ class LocalHost:
         """Never: work is done when queued."""
         return False
 
+    def backlog(self) -> int:
+        """Nothing waits."""
+        return 0
+
     def check(self, now: float) -> HostFailed | None:
         """A local group cannot be killed."""
         return None
@@ -169,6 +173,10 @@ class ProcessHost:
     def busy(self) -> bool:
         """True while a batch is in flight."""
         return self.in_flight is not None
+
+    def backlog(self) -> int:
+        """Bars queued behind the batch in flight."""
+        return len(self.outbox)
 
     def poll(self) -> dict[str, Any] | None:
         """Take every reply available now; returns a command reply if one came."""
