@@ -1,9 +1,10 @@
 """Engine load: N runners on the simulated feed at a fast pace, in a real engine process.
 
-Reports sustained runner-bars/s, p50/p99 bar -> snapshot latency (measured by the engine: from a
-bar being produced to the Redis flush that wrote a snapshot containing it; snapshots are also
-throttled to >= 4 per second per runner), and the engine's CPU and memory.
-Run: ``python -m benchmarks.bench_engine_load --runners 200 --rate 50 --seconds 20``.
+Reports sustained runner-bars/s, p50/p99 bar -> snapshot latency (from the engine producing a
+bar to the runner host's Redis flush that wrote a snapshot containing it; snapshots are also
+throttled to >= 4 per second per runner), and the CPU and memory of the engine and of its
+runner hosts (``--hosts``, default one per core; 0 = runners inside the engine process).
+Run: ``python -m benchmarks.bench_engine_load --runners 200 --rate 100 --seconds 20``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--runners", type=int, default=200)
     parser.add_argument("--rate", type=float, default=50.0, help="bars per second per feed")
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--hosts", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp) / "redis") as server:
         settings = Settings(
@@ -46,6 +48,7 @@ def main() -> None:
             redis_url=server.url,
             database_url=f"sqlite:///{tmp}/bench.db",
             sim_speed=60.0 * args.rate,  # a 1m bar every 1/rate s
+            runner_hosts=args.hosts,
         )
         from engine.platform.launcher import child_env
 
@@ -76,14 +79,18 @@ def main() -> None:
         engine = psutil.Process(proc.pid)
         time.sleep(3)  # settle
         start_bars = sum(s["stats"]["bars_processed"] for s in client.snapshots())
-        cpu0, t_start = engine.cpu_times(), time.perf_counter()
+        family = [engine, *(c for c in engine.children() if "spawn_main" in " ".join(c.cmdline()))]
+        cpu0, t_start = [p.cpu_times() for p in family], time.perf_counter()
         time.sleep(args.seconds)
         elapsed = time.perf_counter() - t_start
-        cpu1 = engine.cpu_times()
+        cpu1 = [p.cpu_times() for p in family]
         end_bars = sum(s["stats"]["bars_processed"] for s in client.snapshots())
         beat = client.heartbeat() or {}
-        cpu = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / elapsed * 100
-        rss = engine.memory_info().rss / 2**20
+        cpus = [
+            (b.user + b.system - a.user - a.system) / elapsed * 100
+            for a, b in zip(cpu0, cpu1, strict=True)
+        ]
+        rss = [p.memory_info().rss / 2**20 for p in family]
         rate = (end_bars - start_bars) / elapsed
         target = args.runners * args.rate
         print(
@@ -94,7 +101,13 @@ def main() -> None:
             f"bar->snapshot latency: p50 {beat['latency_ms']['p50']} ms, "
             f"p99 {beat['latency_ms']['p99']} ms"
         )
-        print(f"engine CPU {cpu:.0f}% of one core, RSS {rss:.0f} MiB")
+        print(
+            f"engine CPU {cpus[0]:.0f}% of one core, RSS {rss[0]:.0f} MiB; "
+            f"{len(family) - 1} runner host(s): CPU "
+            + ", ".join(f"{c:.0f}%" for c in cpus[1:])
+            + f"; RSS {sum(rss[1:]):.0f} MiB"
+        )
+        print(f"load average {os.getloadavg()[0]:.2f} (the machine is shared: numbers are noisy)")
         proc.terminate()
         proc.wait(timeout=30)
 

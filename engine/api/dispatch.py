@@ -49,7 +49,13 @@ MAX_BODY_BYTES = DEFAULT_MAX_BODY
 MAX_JSON_DEPTH = 32
 MAX_NUMBER_DIGITS = 100
 PUBLIC_PATHS = frozenset({"/health"})
-_COMMAND_STATUS = {"validation": 400, "strategy_error": 400, "not_found": 404, "conflict": 409}
+_COMMAND_STATUS = {
+    "validation": 400,
+    "strategy_error": 400,
+    "not_found": 404,
+    "conflict": 409,
+    "unavailable": 503,  # a runner host is restarting: try again in a moment
+}
 _SEGMENT = re.compile(r"<(?:([a-z]+):)?([a-z_]+)>")
 _CONVERTER = {None: "[^/]+", "string": "[^/]+", "int": "[0-9]+", "path": ".+"}
 

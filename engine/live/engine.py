@@ -1,20 +1,24 @@
-"""TradingEngine: owns the live runners and their feeds, executes commands, publishes state.
+"""TradingEngine: the feeds, the commands and the runner hosts that run the live runners.
 
-Single-threaded by design: one loop pops commands, advances due feeds (broadcasting each bar to
-every runner on that symbol/timeframe), and flushes one Redis pipeline per tick. Runner configs
-and runtime state (status, strategy state, position, context, P&L) are saved in the database and
-restored when the engine starts again.
+Single-threaded by design: one loop pops commands, advances due feeds (``_broadcast`` hands
+each bar to the hosts of the runners on that symbol/timeframe), collects the hosts' replies and
+kills a host whose strategy call outlives its deadline (DESIGN.md "Strategy execution and
+isolation"): the runner that was executing is quarantined, a new host restores the others from
+their stored state and replays the bars since, so none is lost or repeated. Runner configs and
+runtime state are saved in the database and restored when the engine starts again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
 import zlib
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
+from multiprocessing import connection
 from pathlib import Path
 from typing import Any
 
@@ -34,34 +38,39 @@ from engine.live.feeds import (
     ReplayFeed,
     SimulatedLiveFeed,
 )
+from engine.live.group import RunnerGroup
+from engine.live.host import reply_error
+from engine.live.hosts import Blame, HostFailed, LocalHost, ProcessHost
 from engine.live.keys import RECENT_BARS, Keys
-from engine.live.publisher import Publisher, trade_json
+from engine.live.publisher import Publisher
 from engine.live.runner import LiveRunner, RunnerConfig, RunnerStatus
 from engine.platform.settings import Settings
 from engine.storage.feed_store import FeedStore
-from engine.storage.runner_store import RunnerExists, RunnerRecord, RunnerStore
+from engine.storage.runner_store import RunnerRecord, RunnerStore
 from engine.strategy.instance import StrategySource
 from engine.strategy.store import StrategyStore
 
 FeedFactory = Callable[[str, str, LastBar | None], Feed]
 """(symbol, timeframe, the feed's last published bar or None) -> a feed continuing after it."""
-SAVE_EVERY_S = 10.0
 FLUSH_EVERY_S = 0.005
 FEED_SAVE_EVERY_S = 0.5
 FORMING_EVERY_S = 0.5
 MAX_BARS_PER_TICK = 20
 TICK_BUDGET_S = 0.05
+MAX_BACKLOG = 64
+"""Bars queued for a host (besides the batch it is processing) before its feeds wait."""
 """A tick stops taking bars after this long (feeds take turns starting); when the engine
 cannot keep up, the feeds' clocks slip instead (see ``SimClock.slip``)."""
 
 
 @dataclass
 class FeedSlot:
-    """A feed, the runners subscribed to it, its recent bars and when its next bar is due."""
+    """A feed, its runners (and their hosts), its recent bars and when its next bar is due."""
 
     feed: Feed
     next_due: float
     subscribers: set[str] = field(default_factory=set)
+    hosts: set[int] = field(default_factory=set)
     recent: deque[Bar] = field(default_factory=lambda: deque(maxlen=WARMUP_BARS))
     forming_at: float = 0.0
 
@@ -118,7 +127,11 @@ def feed_factory_for(settings: Settings, candles: CandleSink | None = None) -> F
 
 
 class TradingEngine:
-    """The live side: runners, feeds, commands and publishing."""
+    """The live side: feeds, commands, the runner hosts and which runner lives on which.
+
+    The runners themselves live in runner hosts (``settings.runner_hosts`` processes, see
+    ``engine.live.hosts``), or in this process when it is 0 (no deadlines).
+    """
 
     def __init__(
         self,
@@ -137,44 +150,58 @@ class TradingEngine:
         self._feeds_saved = time.monotonic()
         self._tick_cursor = 0
         self.publisher = Publisher(client, self.keys)
-        self.runners: dict[str, LiveRunner] = {}
+        self.hosts: list[LocalHost | ProcessHost] = (
+            [ProcessHost(i, settings) for i in range(settings.runner_hosts)]
+            if settings.runner_hosts > 0
+            else [LocalHost(RunnerGroup(store, Publisher(client, self.keys)))]
+        )
+        #: runner id -> where it runs and on which feed.
+        self.runners: dict[str, Placement] = {}
         self.feeds: dict[tuple[str, str], FeedSlot] = {}
+        #: Hosts restarted whose runners wait to be restored: index -> what to tell them.
+        self._to_restore: dict[int, PendingRestore] = {}
         self.started_at = time.time()
-        self._last_save = time.monotonic()
-        self._save_cursor = -1
-        #: Production times of bars whose snapshot is queued in this tick's pipeline, and the
-        #: bar -> snapshot-written latencies (s) measured after each flush.
-        self._queued_bars: list[float] = []
         self.latencies: deque[float] = deque(maxlen=20_000)
-        #: Set when runners were deleted: the loop then frees their memory (see main.py).
-        self.released = False
+        #: False until the stored runners are restored: no heartbeat before (no command is
+        #: sent to an engine whose hosts are still starting).
+        self.online = False
+
+    @property
+    def local_runners(self) -> dict[str, LiveRunner]:
+        """The runner objects when they run in this process (``runner_hosts=0``)."""
+        host = self.hosts[0]
+        return host.group.runners if isinstance(host, LocalHost) else {}
+
+    @property
+    def released(self) -> bool:
+        """Runners were deleted from the in-process group: the loop then frees memory."""
+        host = self.hosts[0]
+        return isinstance(host, LocalHost) and host.group.released
+
+    @released.setter
+    def released(self, value: bool) -> None:
+        host = self.hosts[0]
+        if isinstance(host, LocalHost):
+            host.group.released = value
 
     # -- runners --------------------------------------------------------------------------
     def restore(self) -> None:
-        """Recreate every stored runner with its saved state and the strategy code stored with
-        it (RunnerRestored events); trade counters and realized P&L come from its stored trades.
-        """
-        counts = self.store.trade_counts()
+        """Place every stored runner on a host and recreate it there with its saved state and
+        the strategy code stored with it (RunnerRestored events); trade counters and realized
+        P&L come from its stored trades."""
         for record in self.store.list():
             try:
-                source = self._stored_source(record)
-                created = record.created_at.timestamp()
-                runner = self._build(_config(record), source, created_at=created)
+                self._stored_source(record)
+                get_symbol(record.symbol)
             except TradeSimError as exc:
                 self.publisher.event("Error", record.runner_id, {"message": f"restore: {exc}"})
                 continue
-            if record.state:
-                runner.restore(record.state)
-            runner.trades_total, runner.wins, runner.realized = counts.get(
-                record.runner_id, (0, 0, 0.0)
-            )
-            runner.status = RunnerStatus(record.desired_status)
-            self.publisher.event(
-                "RunnerRestored",
-                runner.runner_id,
-                {"status": runner.status.value, "state": (record.state or {}).get("state")},
-            )
-            self.publisher.snapshot(runner, force=True)
+            self._place(record.runner_id, record.symbol, record.timeframe, record.strategy_path)
+        for host in self.hosts:
+            self._to_restore[host.index] = PendingRestore(replay=False)
+        for host in self.hosts:
+            self._restore_host(host)
+        self.online = True
         self.publisher.flush()
 
     def _stored_source(self, record: RunnerRecord) -> StrategySource:
@@ -188,16 +215,32 @@ class TradingEngine:
         self.store.set_strategy(record.runner_id, source.code, code_hash(source.code))
         return source
 
-    def _build(
-        self, config: RunnerConfig, source: StrategySource, created_at: float | None = None
-    ) -> LiveRunner:
-        get_symbol(config.symbol)
-        runner = LiveRunner(config, source, created_at=created_at)
-        slot = self._feed(config.symbol, config.timeframe)
-        runner.warm_up(list(slot.recent))
-        slot.subscribers.add(config.runner_id)
-        self.runners[config.runner_id] = runner
-        return runner
+    def _least_loaded(self) -> LocalHost | ProcessHost:
+        counts = {h.index: 0 for h in self.hosts}
+        for placement in self.runners.values():
+            counts[placement.host] += 1
+        return min(self.hosts, key=lambda h: (not h.ready, counts[h.index], h.index))
+
+    def _place(self, runner_id: str, symbol: str, timeframe: str, path: str) -> Placement:
+        host = self._least_loaded()
+        placement = Placement(host.index, symbol, timeframe, Path(path).name)
+        self.runners[runner_id] = placement
+        slot = self._feed(symbol, timeframe)
+        slot.subscribers.add(runner_id)
+        slot.hosts.add(host.index)
+        return placement
+
+    def _unplace(self, runner_id: str) -> None:
+        placement = self.runners.pop(runner_id)
+        key = (placement.symbol, placement.timeframe)
+        slot = self.feeds.get(key)
+        if slot is None:
+            return
+        slot.subscribers.discard(runner_id)
+        slot.hosts = {self.runners[r].host for r in slot.subscribers}
+        if not slot.subscribers:
+            self._save_feeds(force=True)  # a later feed here continues after its last bar
+            del self.feeds[key]
 
     def _feed(self, symbol: str, timeframe: str) -> FeedSlot:
         key = (symbol, timeframe)
@@ -228,88 +271,216 @@ class TradingEngine:
             self.feed_store.save(self.publisher.take_last_bars())
 
     def create(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Validate, build, persist and start a runner; returns its snapshot."""
+        """Validate, then load, persist and start the runner on a host; returns its snapshot.
+        Top-level code that outlives ``load_deadline_ms`` is a ``strategy_error``."""
         config, source = parse_create(args, self.settings)
         if config.runner_id in self.runners:
             raise CommandError("conflict", f"runner '{config.runner_id}' already exists")
-        runner = self._build(config, source)
+        placement = self._place(
+            config.runner_id, config.symbol, config.timeframe, config.strategy_path
+        )
+        slot = self.feeds[(config.symbol, config.timeframe)]
+        message = {
+            "config": config.to_dict(),
+            "code": source.code,
+            "file": source.file,
+            "history": list(slot.recent),
+            "code_hash": code_hash(source.code),
+        }
         try:
-            self.store.add(_record(config, runner, source))
-        except RunnerExists:
-            self._drop(config.runner_id)
-            raise CommandError("conflict", f"runner '{config.runner_id}' already exists") from None
-        self.publisher.event("RunnerCreated", config.runner_id, config.to_dict())
-        self.publisher.event("RunnerStarted", config.runner_id, {})
-        self.publisher.snapshot(runner, force=True)
-        return runner.snapshot()
+            return self._call(placement.host, "create", message)
+        except CommandError:
+            if config.runner_id in self.runners:
+                self._unplace(config.runner_id)
+            raise
 
-    def _drop(self, runner_id: str) -> None:
-        runner = self.runners.pop(runner_id)
-        key = (runner.config.symbol, runner.config.timeframe)
-        slot = self.feeds.get(key)
-        if slot is not None:
-            slot.subscribers.discard(runner_id)
-            if not slot.subscribers:
-                self._save_feeds(force=True)  # a later feed here continues after its last bar
-                del self.feeds[key]
-
-    def get(self, runner_id: str) -> LiveRunner:
-        """The runner, or CommandError not_found."""
-        runner = self.runners.get(runner_id)
-        if runner is None:
+    def get(self, runner_id: str) -> Placement:
+        """Where the runner lives, or CommandError not_found."""
+        placement = self.runners.get(runner_id)
+        if placement is None:
             raise CommandError("not_found", f"no runner '{runner_id}'")
-        return runner
+        return placement
 
     def set_status(self, runner_id: str, status: RunnerStatus) -> dict[str, Any]:
-        """Pause, resume, start or stop one runner."""
-        runner = self.get(runner_id)
-        before = runner.status
-        if status is RunnerStatus.RUNNING and before is RunnerStatus.RUNNING:
-            return runner.snapshot()
-        if status is RunnerStatus.STOPPED and before is not RunnerStatus.ERROR:
-            self._close_position(runner)  # stopping closes at the last price (``manual``)
-        try:
-            runner.set_status(status)
-        except StrategyError as exc:
-            runner.fail(exc)
-        event = {
-            RunnerStatus.PAUSED: "RunnerPaused",
-            RunnerStatus.STOPPED: "RunnerStopped",
-            RunnerStatus.RUNNING: "RunnerResumed"
-            if before is RunnerStatus.PAUSED
-            else "RunnerStarted",
-        }[status]
-        self.publisher.event(event, runner_id, {"from": before.value})
-        self.store.set_status(runner_id, _desired(runner))
-        self._save(runner)
-        self.publisher.snapshot(runner, force=True)
-        return runner.snapshot()
+        """Pause, resume, start or stop one runner (stopping closes its position)."""
+        placement = self.get(runner_id)
+        args = {"runner_id": runner_id, "status": status.value}
+        snapshot: dict[str, Any] = self._call(placement.host, "status", args)
+        return snapshot
 
     def delete(self, runner_id: str) -> dict[str, Any]:
         """Remove a runner, its stored config and its Redis keys."""
-        self.get(runner_id)
-        self._drop(runner_id)
-        self.store.delete(runner_id)
-        self.publisher.remove(runner_id)
-        self.publisher.event("RunnerDeleted", runner_id, {})
-        self.released = True
-        return {"runner_id": runner_id, "deleted": True}
+        placement = self.get(runner_id)
+        reply: dict[str, Any] = self._call(placement.host, "delete", {"runner_id": runner_id})
+        self._unplace(runner_id)
+        return reply
 
-    def _close_position(self, runner: LiveRunner) -> list[dict[str, Any]]:
-        """Close the open position at the last price (reason ``manual``) and store the trade."""
-        trades = [trade_json(t) for t in runner.close_position()]
-        for trade in trades:
-            self.publisher.event("PositionClosed", runner.runner_id, trade)
-        self.store.add_closed_positions(runner.runner_id, trades, state=runner.saved_state())
+    def close_position(self, runner_id: str) -> list[dict[str, Any]]:
+        """Close the runner's open position at the last price (reason ``manual``)."""
+        placement = self.get(runner_id)
+        trades: list[dict[str, Any]] = self._call(
+            placement.host, "close_position", {"runner_id": runner_id}
+        )
         return trades
 
-    def _save(self, runner: LiveRunner) -> None:
-        self.store.save_state(runner.runner_id, runner.saved_state())
+    # -- hosts ----------------------------------------------------------------------------
+    def _call(self, index: int, name: str, args: dict[str, Any]) -> Any:
+        """A command on host ``index``; its data, or CommandError. A host that misses a
+        deadline meanwhile is killed and restarted (the guilty runner quarantined)."""
+        host = self.hosts[index]
+        try:
+            if index in self._to_restore:
+                self._restore_host(host)
+            reply = host.call(name, args, self._keepalive)
+        except HostFailed as failure:
+            self._recover(host, failure)
+            blame = failure.blame
+            if blame is not None and blame.runner_id == args.get("runner_id", ""):
+                raise CommandError("strategy_error", self._limit_message(blame)) from None
+            if blame is not None and blame.runner_id == args.get("config", {}).get("runner_id"):
+                raise CommandError("strategy_error", self._limit_message(blame)) from None
+            raise CommandError(
+                "unavailable", f"runner host restarted ({failure.reason}); try again"
+            ) from None
+        if reply.get("ok"):
+            return reply.get("data")
+        error = reply.get("error") or {}
+        raise CommandError(
+            error.get("code", "error"), error.get("message", "command failed"), error.get("details")
+        )
+
+    def _limit_message(self, blame: Blame) -> str:
+        limit = self.settings.load_deadline_ms if blame.load else self.settings.bar_deadline_ms
+        return blame.message(limit)
+
+    def _recover(self, host: LocalHost | ProcessHost, failure: HostFailed) -> None:
+        """Kill and restart a host; quarantine the runner it was stuck in; its runners are
+        restored (replaying the bars since their checkpoint) once the new host is ready."""
+        assert isinstance(host, ProcessHost)
+        pending = self._to_restore.get(host.index) or PendingRestore(
+            replay=True, quiet_until=dict(host.acked)
+        )
+        old_pid = host.pid
+        host.restart()
+        print(f"engine: runner host {old_pid} killed and restarted: {failure.reason}", flush=True)
+        blame = failure.blame
+        placement = None if blame is None else self.runners.get(blame.runner_id)
+        message = "" if blame is None else self._limit_message(blame)
+        if (
+            blame is not None
+            and placement is not None
+            and self.store.quarantine(blame.runner_id, message, placement.file)
+        ):
+            pending.quarantined[blame.runner_id] = message
+            if blame.load:  # its code hangs while loading: never load it again
+                pending.unloadable.add(blame.runner_id)
+            error = {"file": placement.file, "line": None, "message": message}
+            self.publisher.event("Error", blame.runner_id, error)
+            self.publisher.event("RunnerStopped", blame.runner_id, {"reason": "time limit"})
+            self._patch_snapshot(blame.runner_id, error)
+        self._to_restore[host.index] = pending
+        self.publisher.flush()
+
+    def _patch_snapshot(self, runner_id: str, error: dict[str, Any]) -> None:
+        """Show the runner in error now (its new host publishes its own snapshot later)."""
+        raw = self.redis.get(self.keys.snapshot(runner_id))
+        if raw is None:
+            return
+        snapshot = json.loads(raw)
+        snapshot.update(status="error", error=error, updated_at=int(time.time() * 1000))
+        self.redis.set(self.keys.snapshot(runner_id), json.dumps(snapshot, default=str))
+
+    def _restore_host(self, host: LocalHost | ProcessHost) -> None:
+        """Give a (re)started host its runners: stored state, then the bars since."""
+        pending = self._to_restore.pop(host.index)
+        ids = [
+            rid
+            for rid, p in self.runners.items()
+            if p.host == host.index and rid not in pending.unloadable
+        ]
+        items = []
+        for rid in ids:
+            record = self.store.get(rid)
+            if record is not None:
+                items.append((record, self._stored_source(record)))
+        feeds = {(r.symbol, r.timeframe) for r, _ in items}
+        args = {
+            "items": items,
+            "counts": self.store.trade_counts(),
+            "replay": pending.replay,
+            "quiet_until": pending.quiet_until,
+            "quarantined": pending.quarantined,
+        }
+        try:
+            if isinstance(host, ProcessHost):
+                host._wait(lambda: host.ready, self._keepalive)
+                host.outbox.clear()  # the replay below covers the bars queued meanwhile
+            args["history"] = {key: list(self.feeds[key].recent) for key in feeds}
+            host.call("restore", args, self._keepalive)
+        except HostFailed as failure:
+            self._to_restore[host.index] = pending
+            self._recover(host, failure)
+
+    def _keepalive(self) -> None:
+        """While waiting on a host: the heartbeat stays fresh."""
+        if not self.online:
+            return
+        self.publisher.heartbeat(
+            self.started_at,
+            len(self.runners),
+            0.0,
+            self.settings.heartbeat_ttl_s,
+            latency_ms=self.latency_ms(),
+            hosts=self.host_status(),
+        )
+        self.publisher.flush()
+
+    def _pump(self) -> None:
+        """Send queued bars, take replies, restore restarted hosts, kill overdue ones."""
+        now = time.monotonic()
+        for host in self.hosts:
+            if isinstance(host, ProcessHost):
+                host.poll()
+                failure = host.check(now)
+                if failure is not None:
+                    self._recover(host, failure)
+                    continue
+                if host.ready and host.index in self._to_restore:
+                    self._restore_host(host)
+            host.send_pending()
+            if host.latencies:
+                self.latencies.extend(host.latencies)
+                host.latencies = []
+
+    def wait(self, timeout: float) -> None:
+        """Sleep up to ``timeout`` seconds, waking when a host replies."""
+        conns = [h.conn for h in self.hosts if isinstance(h, ProcessHost) and h.busy()]
+        if conns:
+            with contextlib.suppress(OSError, ValueError):
+                connection.wait(conns, timeout)
+        else:
+            time.sleep(timeout)
+
+    def host_status(self) -> list[dict[str, Any]]:
+        """Per host: index, pid, ready, runners, restarts (in the heartbeat)."""
+        counts = {h.index: 0 for h in self.hosts}
+        for placement in self.runners.values():
+            counts[placement.host] += 1
+        return [
+            {
+                "index": h.index,
+                "pid": h.pid,
+                "ready": h.ready,
+                "runners": counts[h.index],
+                "restarts": h.restarts,
+            }
+            for h in self.hosts
+        ]
 
     # -- the loop -------------------------------------------------------------------------
     def tick(self, now: float) -> int:
-        """Advance every feed that is due; returns the runner-bars processed."""
-        processed = 0
+        """Advance every feed that is due (its bars go to the hosts of its runners); returns
+        the runner-bars the hosts reported processed since the last tick."""
         batch_started = time.perf_counter()
         deadline = batch_started + TICK_BUDGET_S  # then commands get their turn
         slots = list(self.feeds.values())
@@ -318,10 +489,12 @@ class TradingEngine:
             for _ in range(MAX_BARS_PER_TICK):  # bars that closed since the last tick
                 if slot.feed.seconds_to_next() > 0 or time.perf_counter() >= deadline:
                     break
+                if any(self.hosts[i].backlog() >= MAX_BACKLOG for i in slot.hosts):
+                    break  # its hosts are behind: the feed's clock slips, no bar piles up
                 bar = slot.feed.next_bar()
                 if bar is None:
                     break
-                processed += self._broadcast(slot, bar, time.perf_counter())
+                self._broadcast(slot, bar, time.monotonic())
             slot.next_due = now + slot.feed.seconds_to_next()
             if now - slot.forming_at >= FORMING_EVERY_S:
                 slot.forming_at = now
@@ -329,57 +502,26 @@ class TradingEngine:
                 if forming is not None:
                     self.publisher.forming(forming)
             if time.perf_counter() - batch_started >= FLUSH_EVERY_S:
-                self.flush()  # keep bar -> snapshot latency low in long ticks
+                self.flush()  # bars go out while the tick goes on
                 batch_started = time.perf_counter()
-        self._save_some()
+        self.flush()
         self._save_feeds()
+        processed = 0
+        for host in self.hosts:
+            processed, host.processed = processed + host.processed, 0
         return processed
 
-    def _save_some(self) -> None:
-        """Save runners' state round-robin so each is saved about every SAVE_EVERY_S without
-        one long pause."""
-        if not self.runners:
-            return
-        elapsed = time.monotonic() - self._last_save
-        due = int(len(self.runners) * elapsed / SAVE_EVERY_S)
-        if due < 1:
-            return
-        self._last_save = time.monotonic()
-        ids = sorted(self.runners)
-        for _ in range(min(due, len(ids))):
-            self._save_cursor = (self._save_cursor + 1) % len(ids)
-            self._save(self.runners[ids[self._save_cursor]])
-
-    def _broadcast(self, slot: FeedSlot, bar: Any, produced: float | None = None) -> int:
-        processed = 0
+    def _broadcast(self, slot: FeedSlot, bar: Bar, produced: float | None = None) -> None:
+        """Publish a bar of a feed and hand it to every host with runners on that feed."""
         self.publisher.bar(bar)
         slot.recent.append(bar)
-        for runner_id in sorted(slot.subscribers):
-            runner = self.runners[runner_id]
-            outcome = runner.on_bar(bar)
-            if outcome is None:
-                continue
-            processed += 1
-            changed = self.publisher.outcome(runner, outcome)
-            if outcome.trades:
-                trades = [trade_json(t) for t in outcome.trades]
-                self.store.add_closed_positions(runner_id, trades, state=runner.saved_state())
-            if changed:
-                if outcome.error is not None:
-                    self.store.set_status(runner_id, _desired(runner))
-                    self.publisher.event("RunnerStopped", runner_id, {"reason": "error"})
-                self._save(runner)
-            if self.publisher.snapshot(runner, force=changed) and produced is not None:
-                self._queued_bars.append(produced)
-        return processed
+        for index in sorted(slot.hosts):
+            self.hosts[index].queue(bar, time.monotonic() if produced is None else produced)
 
     def flush(self) -> None:
-        """Send this tick's Redis writes and record the bar -> snapshot latencies."""
+        """Send this tick's Redis writes and the hosts' bars; collect their replies."""
         self.publisher.flush()
-        if self._queued_bars:
-            done = time.perf_counter()
-            self.latencies.extend(done - t for t in self._queued_bars)
-            self._queued_bars.clear()
+        self._pump()
 
     def latency_ms(self) -> dict[str, float]:
         """p50/p99 of recent bar -> snapshot latencies in ms (0 when none yet)."""
@@ -397,18 +539,22 @@ class TradingEngine:
             bars_per_s,
             self.settings.heartbeat_ttl_s,
             latency_ms=self.latency_ms(),
+            hosts=self.host_status(),
         )
-        self.publisher.summary(list(self.runners.values()))
-        for runner in self.runners.values():
-            if runner.status is not RunnerStatus.RUNNING:
-                self.publisher.snapshot(runner)  # uptime etc. stay fresh
+        rows: list[dict[str, Any]] = []
+        for host in self.hosts:
+            if host.index in self._to_restore:
+                continue
+            with contextlib.suppress(CommandError):
+                rows += self._call(host.index, "rows", {})
+        self.publisher.summary(rows)
 
     def shutdown(self) -> None:
-        """Save every runner's state and the feeds' last bars (called on SIGTERM/SIGINT)."""
-        for runner in self.runners.values():
-            self._save(runner)
+        """Save every runner's state (the hosts exit) and the feeds' last bars."""
+        for host in self.hosts:
+            host.stop()
         self._save_feeds(force=True)
-        self.flush()
+        self.publisher.flush()
         self.redis.delete(self.keys.heartbeat)
 
     # -- commands -------------------------------------------------------------------------
@@ -418,21 +564,8 @@ class TradingEngine:
         args = message.get("args") or {}
         try:
             data = self._dispatch(str(name), args)
-        except CommandError as exc:
-            return {
-                "ok": False,
-                "error": {"code": exc.code, "message": exc.message, "details": exc.details},
-            }
-        except StrategyError as exc:
-            return {
-                "ok": False,
-                "error": {"code": "strategy_error", "message": str(exc), "details": exc.to_dict()},
-            }
-        except ConfigError as exc:
-            return {
-                "ok": False,
-                "error": {"code": "validation", "message": str(exc), "details": None},
-            }
+        except (CommandError, StrategyError, ConfigError) as exc:
+            return reply_error(exc)
         return {"ok": True, "data": data}
 
     def _dispatch(self, name: str, args: dict[str, Any]) -> Any:
@@ -449,11 +582,7 @@ class TradingEngine:
         if name == "delete":
             return self.delete(_runner_id(args))
         if name == "close_position":
-            runner = self.get(_runner_id(args))
-            trades = self._close_position(runner)
-            self._save(runner)
-            self.publisher.snapshot(runner, force=True)
-            return trades
+            return self.close_position(_runner_id(args))
         bulk = {
             "start_all": RunnerStatus.RUNNING,
             "stop_all": RunnerStatus.STOPPED,
@@ -482,6 +611,26 @@ class TradingEngine:
             if message.get("reply_to"):
                 self.publisher.reply(str(message["reply_to"]), reply)
         return done
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a runner runs: its host, its feed, its strategy file's name."""
+
+    host: int
+    symbol: str
+    timeframe: str
+    file: str
+
+
+@dataclass
+class PendingRestore:
+    """What a restarted host is told about its runners once it is ready."""
+
+    replay: bool
+    quiet_until: dict[tuple[str, str], int] = field(default_factory=dict)
+    quarantined: dict[str, str] = field(default_factory=dict)
+    unloadable: set[str] = field(default_factory=set)
 
 
 def parse_create(args: dict[str, Any], settings: Settings) -> tuple[RunnerConfig, StrategySource]:
@@ -540,11 +689,6 @@ def _bar(symbol: str, timeframe: str, ohlcv: dict[str, Any]) -> Bar:
     )
 
 
-def _desired(runner: LiveRunner) -> str:
-    """The stored status: a runner in error restarts as stopped (its error is in its state)."""
-    return "stopped" if runner.status is RunnerStatus.ERROR else runner.status.value
-
-
 def _runner_id(args: dict[str, Any]) -> str:
     rid = args.get("runner_id")
     if not rid:
@@ -561,17 +705,3 @@ def _ids(ids: Any, engine: TradingEngine) -> list[str]:
             "not_found", f"unknown runner(s): {', '.join(unknown)}", {"unknown": unknown}
         )
     return ids
-
-
-def _config(record: RunnerRecord) -> RunnerConfig:
-    return RunnerConfig(**{f.name: getattr(record, f.name) for f in fields(RunnerConfig)})
-
-
-def _record(config: RunnerConfig, runner: LiveRunner, source: StrategySource) -> RunnerRecord:
-    return RunnerRecord(
-        **config.to_dict(),
-        desired_status=_desired(runner),
-        state=runner.saved_state(),
-        strategy_code=source.code,
-        strategy_hash=code_hash(source.code),
-    )

@@ -1,7 +1,8 @@
 """The engine process: ``tradesim engine`` (or part of ``tradesim up``).
 
-Connects to Redis (waiting for it) and the database, restores stored runners, then loops:
-commands, due feeds, heartbeat/summary once a second, one Redis pipeline per tick. When Redis
+Connects to Redis (waiting for it) and the database, starts the runner hosts, restores stored
+runners on them, then loops: commands, due feeds (bars to the hosts), heartbeat/summary once a
+second, host replies and deadlines. When Redis
 goes away the loop waits and reconnects (the runners keep their state; the next snapshots
 publish it again). SIGTERM/SIGINT save every runner's state
 and exit cleanly.
@@ -90,7 +91,7 @@ def run(engine: TradingEngine, stop: threading.Event) -> None:
             wait_for_redis(engine.redis, engine.settings.redis_url or "", stop)
             continue
         due = min((slot.next_due for slot in engine.feeds.values()), default=now + 1)
-        time.sleep(max(0.0, min(due - time.monotonic(), IDLE_SLEEP_S)))
+        engine.wait(max(0.0, min(due - time.monotonic(), IDLE_SLEEP_S)))
     with contextlib.suppress(redis.RedisError):  # states and feeds go to the database first
         engine.shutdown()
 

@@ -151,8 +151,10 @@ class Publisher:
         ttl_s: int,
         *,
         latency_ms: dict[str, float] | None = None,
+        hosts: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Refresh the engine heartbeat (expires after ``ttl_s``)."""
+        """Refresh the engine heartbeat (expires after ``ttl_s``); ``hosts`` are the runner
+        hosts (pid, ready, runners, restarts)."""
         now = time.time()
         beat = {
             "pid": os.getpid(),
@@ -162,23 +164,25 @@ class Publisher:
             "runners": runners,
             "bars_per_s": round(bars_per_s, 1),
             "latency_ms": latency_ms or {"p50": 0.0, "p99": 0.0},
+            "hosts": hosts or [],
+            "host_restarts": sum(int(h.get("restarts", 0)) for h in hosts or []),
         }
         self.pipe.set(self.keys.heartbeat, _dumps(beat), ex=ttl_s)
         self.pending_ops += 1
 
-    def summary(self, runners: list[LiveRunner]) -> None:
-        """Counts by status, active symbols and total P&L."""
+    def summary(self, rows: list[dict[str, Any]]) -> None:
+        """Counts by status, active symbols and total P&L over per-runner rows (status,
+        symbol, realized, unrealized: ``RunnerGroup.status_rows``)."""
         counts = {status: 0 for status in ("running", "paused", "stopped", "error")}
         realized = unrealized = 0.0
-        for r in runners:
-            counts[r.status.value] += 1
-            snap_pnl = r.realized
-            realized += snap_pnl
-            unrealized += _unrealized(r)
+        for row in rows:
+            counts[row["status"]] += 1
+            realized += row["realized"]
+            unrealized += row["unrealized"]
         summary = {
-            "total": len(runners),
+            "total": len(rows),
             **counts,
-            "symbols": sorted({r.config.symbol for r in runners}),
+            "symbols": sorted({row["symbol"] for row in rows}),
             "realized_pnl": realized,
             "unrealized_pnl": unrealized,
             "total_pnl": realized + unrealized,
@@ -198,12 +202,3 @@ class Publisher:
         if self.pending_ops:
             self.pipe.execute()
             self.pending_ops = 0
-
-
-def _unrealized(runner: LiveRunner) -> float:
-    bar = runner.last_bar
-    pos = runner.open_position
-    if bar is None or pos is None:
-        return 0.0
-    direction = 1 if pos["side"] == "long" else -1
-    return float((bar.close - pos["entry_price"]) * pos["quantity"] * direction)

@@ -127,12 +127,16 @@ class LiveRunner:
         self.started_at = time.time()
         self.stats = TickStats()
         self.last_bar: Bar | None = None
+        #: Open time of the last bar seen (saved: a restarted host replays the bars after it).
+        self.last_seen: int | None = None
         self.trades_seen = self.transitions_seen = self.actions_seen = 0
         self.decisions_seen = 0  # bar index of the newest decision already published
         self.trades_total = self.wins = 0  # over the runner's life (restored after restarts)
         self.realized = 0.0
         #: The open position (kernel snapshot form), refreshed whenever a transition happens.
         self.open_position: dict[str, Any] | None = None
+        #: The strategy state the next bar starts in (names the function it will call).
+        self.state_name = "Idle"
 
     @property
     def runner_id(self) -> str:
@@ -144,11 +148,13 @@ class LiveRunner:
         for bar in history:
             self.series.append(bar)
             self.last_bar = bar
+            self.last_seen = bar.timestamp
 
     def on_bar(self, bar: Bar) -> BarOutcome | None:
         """Process one bar if running; returns what changed (None when not running). A stopped
         or errored runner keeps its last price, so a position it still holds (after an error)
         shows no moving P&L."""
+        self.last_seen = bar.timestamp
         if self.status is not RunnerStatus.RUNNING:
             self.series.append(bar)  # keep indicators current while paused or stopped
             if self.status is RunnerStatus.PAUSED:
@@ -176,6 +182,8 @@ class LiveRunner:
             self.trades_total += len(new_trades)
             self.wins += sum(t.pnl > 0 for t in new_trades)
             self.open_position = self.kernel_state().get("position")
+            if new_transitions:
+                self.state_name = new_transitions[-1].to_state
         outcome.actions = actions - self.actions_seen
         self.actions_seen = actions
         if outcome.actions:
@@ -204,6 +212,7 @@ class LiveRunner:
             self.error = None
             self.trades_seen = self.transitions_seen = self.actions_seen = 0
             self.open_position = None
+            self.state_name = "Idle"
         if status is RunnerStatus.RUNNING and self.status is not RunnerStatus.PAUSED:
             self.started_at = time.time()
         if status is RunnerStatus.RUNNING:
@@ -224,7 +233,17 @@ class LiveRunner:
         self.wins += sum(t.pnl > 0 for t in trades)
         self.realized += sum(t.pnl for t in trades)
         self.open_position = None
+        if trades:
+            self.state_name = "Idle"
         return trades
+
+    def unrealized(self) -> float:
+        """Gross unrealized P&L of the open position at the last price (0 when flat)."""
+        bar, pos = self.last_bar, self.open_position
+        if bar is None or pos is None:
+            return 0.0
+        direction = 1 if pos["side"] == "long" else -1
+        return float((bar.close - pos["entry_price"]) * pos["quantity"] * direction)
 
     def kernel_state(self) -> dict[str, Any]:
         """The kernel snapshot (state, position, context, counters; no decision log)."""
@@ -290,6 +309,7 @@ class LiveRunner:
             "trades": self.trades_total,
             "wins": self.wins,
             "error": None if self.error is None else self.error.to_dict(),
+            "bar_time": None if self.last_seen is None else self.last_seen,
         }
 
     def restore(self, saved: dict[str, Any]) -> None:
@@ -310,6 +330,7 @@ class LiveRunner:
         )
         self.trades_seen = self.transitions_seen = self.actions_seen = 0
         self.open_position = position
+        self.state_name = str(saved.get("state") or "Idle")
         self.realized = float(saved.get("realized", 0.0))
         self.trades_total = int(saved.get("trades", 0))
         self.wins = int(saved.get("wins", 0))

@@ -70,6 +70,9 @@ def child_env(settings: Settings, redis_url: str) -> dict[str, str]:
         TRADESIM_KEY_PREFIX=settings.key_prefix,
         TRADESIM_SIM_SPEED=str(settings.sim_speed),
         TRADESIM_WEB_THREADS=str(settings.web_threads),
+        TRADESIM_RUNNER_HOSTS=str(settings.runner_hosts),
+        TRADESIM_BAR_DEADLINE_MS=str(settings.bar_deadline_ms),
+        TRADESIM_LOAD_DEADLINE_MS=str(settings.load_deadline_ms),
         PYTHONUNBUFFERED="1",
     )
     if settings.api_token:

@@ -35,7 +35,12 @@ class Settings:
     default ``binanceus``, through ccxt; ``replay``: ``<SYMBOL>.csv`` files from
     ``TRADESIM_REPLAY_DIR``, resampled to the runner's timeframe; other symbols stay simulated),
     ``TRADESIM_MAX_QUEUED_BACKTESTS`` (backtests queued or running before the API answers 429,
-    default 20).
+    default 20), ``TRADESIM_RUNNER_HOSTS`` (runner host processes the engine starts, default
+    one per core; 0 runs the runners inside the engine process, without deadlines),
+    ``TRADESIM_BAR_DEADLINE_MS`` (wall-clock limit of one strategy call on one bar, default
+    250) and ``TRADESIM_LOAD_DEADLINE_MS`` (limit for loading a strategy's top-level code,
+    default 1000): a host that misses one is killed and restarted, the runner that was
+    executing is quarantined.
     """
 
     data_dir: Path
@@ -56,6 +61,9 @@ class Settings:
     web_processes: int = 1
     worker_nice: int = 10
     max_queued_backtests: int = 20
+    runner_hosts: int = field(default_factory=lambda: os.cpu_count() or 1)
+    bar_deadline_ms: int = 250
+    load_deadline_ms: int = 1000
 
     @property
     def user_strategy_dir(self) -> Path:
@@ -104,6 +112,9 @@ class Settings:
                 env, "TRADESIM_WEB_PROCESSES", min(2, os.cpu_count() or 1), 1, 32, int
             ),
             max_queued_backtests=_number(env, "TRADESIM_MAX_QUEUED_BACKTESTS", 20, 1, 10_000, int),
+            runner_hosts=_number(env, "TRADESIM_RUNNER_HOSTS", os.cpu_count() or 1, 0, 64, int),
+            bar_deadline_ms=_number(env, "TRADESIM_BAR_DEADLINE_MS", 250, 10, 60_000, int),
+            load_deadline_ms=_number(env, "TRADESIM_LOAD_DEADLINE_MS", 1000, 100, 60_000, int),
         )
 
 

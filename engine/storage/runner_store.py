@@ -124,6 +124,31 @@ class RunnerStore:
         """Replace the persisted runtime state (one UPDATE); False if there is no such runner."""
         return self._update(runner_id, state=dict(state))
 
+    def save_states(self, states: Mapping[str, Mapping[str, Any]]) -> None:
+        """Replace the persisted state of several runners in one transaction (unknown ids
+        are skipped)."""
+        if not states:
+            return
+        now = _utc_now()
+        query = (
+            sa.update(_RUNNERS)
+            .where(_RUNNERS.c.runner_id == sa.bindparam("rid"))
+            .values(state=sa.bindparam("new_state"), updated_at=now)
+        )
+        rows = [{"rid": rid, "new_state": dict(state)} for rid, state in states.items()]
+        with self._engine.begin() as conn:
+            conn.execute(query, rows)
+
+    def quarantine(self, runner_id: str, message: str, file: str) -> bool:
+        """Put a runner in error with ``message`` (stored as stopped with the error in its
+        state, so it stays there across restarts until started again); False if unknown."""
+        record = self.get(runner_id)
+        if record is None:
+            return False
+        state = dict(record.state or {})
+        state.update(status="error", error={"file": file, "line": None, "message": message})
+        return self._update(runner_id, state=state, desired_status="stopped")
+
     def delete(self, runner_id: str) -> bool:
         """Delete the runner and its closed positions; False if there was no such runner."""
         with self._engine.begin() as conn:

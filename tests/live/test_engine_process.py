@@ -73,7 +73,8 @@ def bars(api, runner_id: str) -> int:
 
 
 def test_engine_lifecycle_through_the_api(api, engine_process, settings):
-    wait_for(lambda: api.get("/api/engine/health").status_code == 200, what="engine heartbeat")
+    # the first heartbeat comes once the runner hosts are up (a few seconds on a busy machine)
+    wait_for(lambda: api.get("/api/engine/health").status_code == 200, timeout=60, what="heartbeat")
     created = api.post(
         "/api/runners",
         json={
@@ -132,7 +133,7 @@ def test_engine_lifecycle_through_the_api(api, engine_process, settings):
     assert refused.get_json()["error"]["code"] == "engine_unavailable"
 
     engine_process.start()
-    wait_for(lambda: api.get("/api/engine/health").status_code == 200, what="restart")
+    wait_for(lambda: api.get("/api/engine/health").status_code == 200, timeout=60, what="restart")
     restored = wait_for(
         lambda: [e for e in data(api.get("/api/events?type=RunnerRestored&count=100"))["events"]],
         what="RunnerRestored event",
@@ -209,7 +210,8 @@ def test_feed_history_monotone_across_delete_recreate_and_restarts(api, engine_p
     """The feed-reuse bug: deleting the last runner of a feed and creating a new one on it
     made /history jump back in time and repeat timestamps. Bars continue instead, also after
     a clean restart and a kill -9 of the engine; the last stored bar is where it continues."""
-    wait_for(lambda: api.get("/api/engine/health").status_code == 200, what="engine heartbeat")
+    # the first heartbeat comes once the runner hosts are up (a few seconds on a busy machine)
+    wait_for(lambda: api.get("/api/engine/health").status_code == 200, timeout=60, what="heartbeat")
     body = {"symbol": "BTCUSDT", "strategy_name": "ema_crossover", "timeframe": "1m"}
     seen: list[int] = []
     for round_no, stop in enumerate((None, None, signal.SIGTERM, signal.SIGKILL)):
@@ -232,7 +234,7 @@ def test_feed_history_monotone_across_delete_recreate_and_restarts(api, engine_p
                 (api.get("/api/engine/health").get_json().get("data") or {}).get("pid")
                 == engine_process.process.pid
             ),
-            timeout=30,
+            timeout=60,
             what="the new engine's heartbeat",
         )
         wait_for(lambda rid=rid: api.get(f"/api/runners/{rid}").status_code == 200, what="up")

@@ -56,7 +56,7 @@ def engine(settings):
     shutil.copy(LUA_FIXTURES / "hostile" / "infinite_loop.lua", strategies / "user" / "loop.lua")
     from dataclasses import replace
 
-    settings = replace(settings, strategy_dir=strategies)
+    settings = replace(settings, strategy_dir=strategies, runner_hosts=0)  # runners in-process
     client = redis.Redis.from_url(settings.redis_url)
     return TradingEngine(settings, client, RunnerStore(make_engine(settings)))
 
@@ -67,10 +67,10 @@ def test_a_failing_strategy_stops_only_its_runner(engine):
     slot = engine.feeds[("BTCUSDT", "1m")]
     for _ in range(5):
         engine._broadcast(slot, slot.feed.next_bar())
-    engine.publisher.flush()
-    assert engine.runners["bad"].status is RunnerStatus.ERROR
-    assert engine.runners["good"].status is RunnerStatus.RUNNING
-    assert engine.runners["good"].instance.snapshot()["bars"] == 5
+    engine.flush()
+    assert engine.local_runners["bad"].status is RunnerStatus.ERROR
+    assert engine.local_runners["good"].status is RunnerStatus.RUNNING
+    assert engine.local_runners["good"].instance.snapshot()["bars"] == 5
     client = EngineClient(engine.redis, Keys(engine.settings.key_prefix))
     bad = client.snapshot("bad")
     assert bad["status"] == "error"
@@ -136,7 +136,7 @@ def test_create_validation_messages(engine, args, code, needle):
     reply = engine.handle({"command": "create", "args": args})
     assert reply["ok"] is False
     assert reply["error"]["code"] == code and needle in reply["error"]["message"]
-    assert engine.runners == {}
+    assert engine.runners == {} and engine.local_runners == {}
 
 
 def test_duplicate_and_unknown_runner(engine):
@@ -153,7 +153,7 @@ def test_restart_restores_errors_positions_and_lifetime_counters(engine):
     engine.create({"runner_id": "good", "symbol": "ETHUSDT", "strategy_name": "mine"})
     engine.create({"runner_id": "bad", "symbol": "ETHUSDT", "strategy_name": "loop"})
     slot = engine.feeds[("ETHUSDT", "1m")]
-    good = engine.runners["good"]
+    good = engine.local_runners["good"]
     while good.trades_total < 3 or good.open_position is None:
         engine._broadcast(slot, slot.feed.next_bar())
     last_bar = slot.recent[-1]
@@ -166,7 +166,7 @@ def test_restart_restores_errors_positions_and_lifetime_counters(engine):
         engine.settings, engine.redis, engine.store, feed_factory=engine.feed_factory
     )
     again.restore()
-    bad = again.runners["bad"]  # an errored runner comes back stopped, its error still shown
+    bad = again.local_runners["bad"]  # an errored runner comes back stopped, its error still shown
     assert bad.status is RunnerStatus.STOPPED and "instruction budget" in bad.error.message
     assert bad.snapshot()["status"] == "stopped"
     stored = engine.store.closed_positions("good", limit=1000)
@@ -177,7 +177,7 @@ def test_restart_restores_errors_positions_and_lifetime_counters(engine):
     new_slot = again.feeds[("ETHUSDT", "1m")]
     assert new_slot.recent[-1].ohlcv() == last_bar.ohlcv()  # continues after its last bar
     assert new_slot.feed.next_bar().timestamp == last_bar.timestamp + 60_000
-    restored = again.runners["good"].snapshot()
+    restored = again.local_runners["good"].snapshot()
     assert restored["stats"]["trades"] == before["stats"]["trades"] >= 3
     assert restored["stats"]["wins"] == before["stats"]["wins"]
     assert restored["stats"]["realized_pnl"] == pytest.approx(before["stats"]["realized_pnl"])
@@ -198,7 +198,7 @@ def test_stop_closes_the_position_manually_and_pause_keeps_it(engine):
     for rid in ("paused", "stopped"):
         engine.create({"runner_id": rid, "symbol": "BTCUSDT", "strategy_name": "macd_cross"})
     slot = engine.feeds[("BTCUSDT", "1m")]
-    runners = [engine.runners["paused"], engine.runners["stopped"]]
+    runners = [engine.local_runners["paused"], engine.local_runners["stopped"]]
     while any(r.open_position is None for r in runners):
         engine._broadcast(slot, slot.feed.next_bar())
         for r in runners:  # hold each runner's first position
@@ -208,12 +208,12 @@ def test_stop_closes_the_position_manually_and_pause_keeps_it(engine):
     last = slot.recent[-1]
     for _ in range(5):  # later bars move nothing on a stopped runner
         engine._broadcast(slot, slot.feed.next_bar())
-    stopped = engine.runners["stopped"].snapshot()
+    stopped = engine.local_runners["stopped"].snapshot()
     assert stopped["position"] is None and stopped["stats"]["unrealized_pnl"] == 0.0
     (trade,) = engine.store.closed_positions("stopped")
     assert trade["exit_reason"] == "manual" and trade["exit_price"] == last.close
     assert stopped["stats"]["trades"] == 1
     assert stopped["stats"]["realized_pnl"] == pytest.approx(trade["pnl"])
-    paused = engine.runners["paused"].snapshot()
+    paused = engine.local_runners["paused"].snapshot()
     assert paused["position"] is not None and paused["status"] == "paused"
     assert engine.store.closed_positions("paused") == []

@@ -26,8 +26,11 @@ def test_environment_overrides(tmp_path):
             "TRADESIM_PORT": "9001",
             "TRADESIM_SIM_SPEED": "60",
             "TRADESIM_FEED": "exchange",
+            "TRADESIM_RUNNER_HOSTS": "3",
+            "TRADESIM_BAR_DEADLINE_MS": "400",
         }
     )
+    assert (s.runner_hosts, s.bar_deadline_ms, s.load_deadline_ms) == (3, 400, 1000)
     assert (s.data_dir, s.redis_url, s.database_url) == (
         tmp_path,
         "redis://h:1/2",
@@ -44,6 +47,8 @@ def test_environment_overrides(tmp_path):
         ({"TRADESIM_PORT": "70000"}, "expected 1..65535"),
         ({"TRADESIM_SIM_SPEED": "0"}, "TRADESIM_SIM_SPEED=0.0"),
         ({"TRADESIM_FEED": "kraken"}, "expected one of simulated, exchange"),
+        ({"TRADESIM_RUNNER_HOSTS": "-1"}, "TRADESIM_RUNNER_HOSTS=-1: expected 0..64"),
+        ({"TRADESIM_BAR_DEADLINE_MS": "5"}, "TRADESIM_BAR_DEADLINE_MS=5: expected 10..60000"),
     ],
 )
 def test_bad_values_name_the_variable(env, needle):
