@@ -21,7 +21,8 @@ def main() -> int:
     if not settings.redis_url:
         print("error: REDIS_URL is not set: use `tradesim up`", file=sys.stderr)
         return 2
-    import jobs.backtest  # noqa: F401  (loaded once here, so every forked work-horse has it)
+    import jobs.backtest
+    import jobs.sweep  # noqa: F401
 
     connection = redis.Redis.from_url(settings.redis_url)
     wait_for_redis(connection, settings.redis_url, threading.Event(), who="worker")

@@ -12,6 +12,7 @@ from engine.api.openapi import OPENAPI_ROUTES
 from engine.api.runners import RUNNER_ROUTES
 from engine.api.schema import NoQuery
 from engine.api.strategies import STRATEGY_ROUTES
+from engine.api.sweeps import SWEEP_ROUTES
 from engine.platform.services import Services
 from engine.platform.status import read_status
 
@@ -42,6 +43,7 @@ ROUTES: list[Route] = [
     *HISTORY_ROUTES,
     *COLLECTION_ROUTES,
     *BACKTEST_ROUTES,
+    *SWEEP_ROUTES,
     *OPENAPI_ROUTES,
     *STRATEGY_ROUTES,
 ]
