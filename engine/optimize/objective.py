@@ -86,14 +86,15 @@ class Objective:
         return metric_value(metrics, self.metric)
 
     def best(self, rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-        """The row (``{"metrics", "feasible", "combo_index", ...}``) with the best objective
-        among the feasible ones; ties go to the lowest combination index."""
+        """The row (``{"metrics", "combo_index", ...}``) with the best objective among the
+        finished ones that meet every constraint; ties go to the lowest combination index."""
         best: dict[str, Any] | None = None
         best_key: tuple[float, int] | None = None
         for row in rows:
-            if not row.get("feasible") or row.get("metrics") is None:
+            metrics = row.get("metrics")
+            if row.get("status", "ok") != "ok" or metrics is None or not self.feasible(metrics):
                 continue
-            value = self.score(row["metrics"])
+            value = self.score(metrics)
             if value is None:
                 continue
             key = (-value if self.maximize else value, int(row["combo_index"]))
