@@ -152,30 +152,36 @@ def create(services: Services, request: ApiRequest) -> ApiResponse:
 
 
 def listing(services: Services, request: ApiRequest) -> ApiResponse:
-    """``GET /api/sweeps?status=&limit=``: newest first."""
-    query = request.valid(SweepList)
-    records = SweepStore(services.db).recent(status=query.status, limit=query.limit)
+    """``GET /api/sweeps?status=&limit=``: newest first (pages call it with raw text too)."""
+    raw = request.query.get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise ApiError(400, "validation", f"limit={raw!r}: expected a whole number 1..1000")
+    records = SweepStore(services.db).recent(
+        status=request.query.get("status") or None, limit=int(raw)
+    )
     return ok([r.to_dict() for r in records])
 
 
 def status(services: Services, request: ApiRequest) -> ApiResponse:
     """``GET /api/sweeps/<id>``."""
-    return ok(status_of(services, request.valid(SweepPath).sweep_id))
+    return ok(status_of(services, request.path["sweep_id"]))
 
 
 def results(services: Services, request: ApiRequest) -> ApiResponse:
     """``GET /api/sweeps/<id>/results``: every combination (params, status, metrics,
     objective, feasible), in combination order; partial while the sweep runs."""
-    record = _record(services, request.valid(SweepPath).sweep_id)
-    query = request.valid(ResultsQuery)
-    rows = SweepStore(services.db).results(record.sweep_id, status=query.status)
+    record = _record(services, request.path["sweep_id"])
+    wanted = request.query.get("status") or None
+    if wanted not in (None, "pending", "ok", "failed"):
+        raise ApiError(400, "validation", f"status={wanted!r}: expected pending, ok or failed")
+    rows = SweepStore(services.db).results(record.sweep_id, status=wanted)
     return ok({"sweep_id": record.sweep_id, "status": record.status, "results": rows})
 
 
 def delete(services: Services, request: ApiRequest) -> ApiResponse:
     """``DELETE /api/sweeps/<id>``: cancel an active sweep (every chunk stops at its next
     check), delete a finished one with its results."""
-    record = _record(services, request.valid(SweepPath).sweep_id)
+    record = _record(services, request.path["sweep_id"])
     store = SweepStore(services.db)
     if record.status in ACTIVE:
         store.cancel(record.sweep_id)
