@@ -57,6 +57,7 @@ TRADES = f"{P}-trades"
 CSV_BUTTON = f"{P}-csv"
 JSON_BUTTON = f"{P}-json"
 DOWNLOAD = f"{P}-download"
+OPTIMIZE = f"{P}-optimize"
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover"}
 
 
@@ -154,6 +155,15 @@ def results_body(result: dict[str, Any]) -> list[Any]:
             dbc.Button(
                 "↻ Re-run",
                 href=f"/backtest?rerun={result['backtest_id']}",
+                color="secondary",
+                size="sm",
+                outline=True,
+                className="me-2",
+            ),
+            dbc.Button(
+                "⚙ Optimize",
+                id=OPTIMIZE,
+                href=f"/optimize?backtest={result['backtest_id']}",
                 color="secondary",
                 size="sm",
                 outline=True,
