@@ -190,9 +190,10 @@ def result_columns(params: Sequence[str], maximize: bool = True) -> list[dict[st
             "field": "objective",
             "headerName": "Objective",
             "valueFormatter": fmt,
+            "minWidth": 120,
             "sort": "desc" if maximize else "asc",
         },
-        {"field": "feasible", "headerName": "Meets constraints", "minWidth": 100},
+        {"field": "feasible", "headerName": "Meets constraints", "minWidth": 150},
     ]
     cols += [
         {
