@@ -17,6 +17,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components import backtest_charts as charts
+from components import robustness_views as mc
 from components.backtest_results import (
     RUN_COLUMNS,
     TRADE_COLUMNS,
@@ -31,6 +32,7 @@ from engine.api.backtests import delete as delete_handler
 from engine.api.backtests import status_of
 from engine.api.core import ApiError, ApiRequest
 from engine.api.dispatch import respond
+from engine.api.robustness import run_monte_carlo
 from engine.backtest.data_spec import DataSpec, load_series
 from engine.backtest.report import TRADE_COLUMNS as CSV_COLUMNS
 from engine.data.bars import BarSeries
@@ -58,6 +60,7 @@ CSV_BUTTON = f"{P}-csv"
 JSON_BUTTON = f"{P}-json"
 DOWNLOAD = f"{P}-download"
 OPTIMIZE = f"{P}-optimize"
+TABS = f"{P}-tabs"
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover"}
 
 
@@ -255,10 +258,30 @@ def layout(backtest_id: str = "", **_query: str) -> html.Div:
             _title(record),
             html.Div(className="mb-3"),
             progress,
-            dcc.Loading(
-                html.Div(results_body(result) if result else [], id=BODY),
-                type="dot",
-                color="#00bc8c",
+            dbc.Tabs(
+                [
+                    dbc.Tab(
+                        dcc.Loading(
+                            html.Div(results_body(result) if result else [], id=BODY),
+                            type="dot",
+                            color="#00bc8c",
+                        ),
+                        label="Results",
+                        tab_id="results",
+                    ),
+                    dbc.Tab(
+                        _card(
+                            "Monte Carlo: resample this backtest's trades",
+                            [mc.make_controls(), dcc.Loading(html.Div(id=mc.OUTPUT), type="dot")],
+                        ),
+                        label="Robustness",
+                        tab_id="robustness",
+                        tab_class_name="bt-robustness-tab",
+                    ),
+                ],
+                id=TABS,
+                active_tab="results",
+                className="bt-tabs mb-3",
             ),
         ],
         className="bt-page",
@@ -352,3 +375,32 @@ def _download(csv_clicks: int | None, json_clicks: int | None, backtest_id: str)
     writer.writeheader()
     writer.writerows(result["trades"])
     return {"content": buffer.getvalue(), "filename": f"backtest-{backtest_id}-trades.csv"}
+
+
+@callback(
+    Output(mc.OUTPUT, "children"),
+    Input(mc.RUN, "n_clicks"),
+    State(mc.SIMULATIONS, "value"),
+    State(mc.SEED, "value"),
+    State(mc.METHOD, "value"),
+    State(ID, "data"),
+    prevent_initial_call=True,
+)
+def _monte_carlo(
+    n_clicks: int | None, simulations: Any, seed: Any, method: str, backtest_id: str
+) -> Any:
+    """Percentile table and equity fan of seeded resamples of the trades."""
+    if not n_clicks:
+        raise PreventUpdate
+    body = {"backtest_id": backtest_id, "method": method}
+    if isinstance(simulations, int | float):
+        body["simulations"] = int(simulations)
+    if isinstance(seed, int | float):
+        body["seed"] = int(seed)
+    try:
+        result = run_monte_carlo(services(), body)
+    except ApiError as exc:
+        return dbc.Alert(exc.message, color="warning")
+    except TradeSimError as exc:
+        return dbc.Alert(str(exc), color="warning")
+    return [mc.make_table(result), _graph(mc.fan_figure(result), 380, f"{P}-fan")]
