@@ -89,6 +89,24 @@ def test_form_heatmap_open_as_backtest(dash_duo: Any, bt_services: Services) -> 
     assert result is not None
     assert result["metrics"]["total_return_pct"] == best["metrics"]["total_return_pct"]
     assert result["metrics"]["num_trades"] == best["metrics"]["num_trades"]
+    # its Robustness tab: Monte Carlo of its trades, the percentile table and the fan chart
+    tab = next(
+        t
+        for t in driver.find_elements(By.CSS_SELECTOR, ".bt-tabs .nav-link")
+        if t.text == "Robustness"
+    )
+    click(driver, tab)
+    click(driver, dash_duo.wait_for_element("#mc-run", timeout=20))
+    table = dash_duo.wait_for_element(".mc-table", timeout=60)
+    assert len(table.find_elements(By.CSS_SELECTOR, "tbody tr")) == 2
+    assert "Probability of loss" in dash_duo.find_element("#mc-output").text
+    wait_until(
+        lambda: driver.find_elements(
+            By.CSS_SELECTOR, "#bt-result-fan .js-plotly-plot, #bt-result-fan.js-plotly-plot"
+        ),
+        30,
+        "no fan chart",
+    )
     # the backtest result links back to the Optimize form, prefilled
     click(driver, dash_duo.find_element("#bt-result-optimize"))
     wait_until(lambda: "/optimize?backtest=" in driver.current_url, 30, "no Optimize link")
