@@ -35,6 +35,7 @@ from engine.storage.sweep_store import SweepStore
 from jobs.queue import RQJobQueue
 
 ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("TQDM_DISABLE", "1")  # no backtesting.py progress bars in the output
 FAST = list(range(2, 42))  # 40 values
 SLOW = list(range(20, 195, 7))  # 25 values (20..188) -> 1,000 combinations
 TARGET_S = 60.0
@@ -146,7 +147,6 @@ def reference(bars: int, combos: int | None) -> dict[str, float]:
     from backtesting import Backtest
 
     warnings.filterwarnings("ignore", message="Some trades remain open")
-    os.environ["TQDM_DISABLE"] = "1"  # no progress bars in the output
     spec = DataSpec(
         source="sim",
         symbol="BTCUSDT",

@@ -17,7 +17,7 @@ from engine.api.backtests import RunBacktestBody
 from engine.api.core import ApiError, ApiRequest, ApiResponse, Route, ok
 from engine.api.schema import PathParams, Query, QueryInt, absent
 from engine.optimize.request import SweepConfig, parse_sweep
-from engine.platform.jobqueue import JobQueue
+from engine.platform.jobqueue import LOST_STATUSES, JobQueue
 from engine.platform.services import Services
 from engine.storage.sweep_store import ACTIVE, SweepRecord, SweepStore
 from engine.strategy.store import StrategyStore
@@ -116,9 +116,22 @@ def submit(services: Services, body: object) -> dict[str, Any]:
     return {"sweep_id": sweep_id, "status": "queued", "total": config.total, "job_id": job_id}
 
 
+def reconcile(services: Services, record: SweepRecord) -> SweepRecord:
+    """Mark a queued sweep failed when its parent job was lost (flushed Redis, a crash
+    before it planned the chunks); running sweeps are finished by their gather job."""
+    if record.status != "queued" or record.job_id is None or services.jobs is None:
+        return record
+    state = services.jobs.state(record.job_id)
+    if state.status not in LOST_STATUSES:
+        return record
+    store = SweepStore(services.db)
+    store.fail(record.sweep_id, state.error or f"the job was lost ({state.status}); run it again")
+    return store.get(record.sweep_id) or record
+
+
 def status_of(services: Services, sweep_id: str) -> dict[str, Any]:
     """Status, combinations done / total, progress (0..1), ETA and the best row so far."""
-    record = _record(services, sweep_id)
+    record = reconcile(services, _record(services, sweep_id))
     store = SweepStore(services.db)
     counts = store.counts(sweep_id)
     done = counts.done if record.status != "finished" else record.total

@@ -108,6 +108,8 @@ def test_form_heatmap_open_as_backtest(dash_duo: Any, bt_services: Services) -> 
         "no fan chart",
     )
     # the backtest result links back to the Optimize form, prefilled
+    tabs = driver.find_elements(By.CSS_SELECTOR, ".bt-tabs .nav-link")
+    click(driver, next(t for t in tabs if t.text == "Results"))
     click(driver, dash_duo.find_element("#bt-result-optimize"))
     wait_until(lambda: "/optimize?backtest=" in driver.current_url, 30, "no Optimize link")
     dash_duo.wait_for_element("#opt-run", timeout=60)
