@@ -98,9 +98,8 @@ class ChunkEvaluator:
         )
         return trades, equity
 
-    def evaluate(self, params: Mapping[str, int | float]) -> dict[str, Any]:
-        """JSON-safe metrics of one combination (the backtest result's ``metrics``), plus
-        ``seconds`` spent on it."""
+    def measure(self, params: Mapping[str, int | float]) -> tuple[dict[str, Any], np.ndarray]:
+        """JSON-safe metrics (plus ``seconds``) and the per-bar equity of one combination."""
         started = time.perf_counter()
         trades, equity = self.run(params)
         metrics = compute_metrics(
@@ -114,4 +113,9 @@ class ChunkEvaluator:
         out = json_safe(metrics.to_dict())
         assert isinstance(out, dict)
         out["seconds"] = round(time.perf_counter() - started, 6)
-        return out
+        return out, equity
+
+    def evaluate(self, params: Mapping[str, int | float]) -> dict[str, Any]:
+        """JSON-safe metrics of one combination (the backtest result's ``metrics``), plus
+        ``seconds`` spent on it."""
+        return self.measure(params)[0]
