@@ -22,7 +22,8 @@ def main() -> int:
         print("error: REDIS_URL is not set: use `tradesim up`", file=sys.stderr)
         return 2
     import jobs.backtest
-    import jobs.sweep  # noqa: F401
+    import jobs.sweep
+    import jobs.walkforward  # noqa: F401
 
     connection = redis.Redis.from_url(settings.redis_url)
     wait_for_redis(connection, settings.redis_url, threading.Event(), who="worker")

@@ -1,4 +1,9 @@
-"""REST handler for Monte Carlo robustness of a stored backtest.
+"""REST handlers for robustness: walk-forward runs (a job) and Monte Carlo of a backtest.
+
+``POST /api/robustness/walk-forward`` takes a sweep request (its space, grid or random, the
+objective and constraints optimize each fold's in-sample window) plus ``folds``, ``mode``
+(rolling / anchored) and ``is_ratio``; it is checked, stored and queued on ``sweeps``;
+``GET /api/robustness/walk-forward/<id>`` gives status, progress and, once finished, the result.
 
 ``POST /api/robustness/monte-carlo`` resamples the backtest's closed trades (run 0's, the
 run the equity chart shows) and answers with the percentiles and the fan at once: the work
@@ -9,15 +14,23 @@ is not built yet.)
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from engine.api.core import ApiError, ApiRequest, ApiResponse, Route, ok
-from engine.api.schema import Body, absent
+from engine.api.schema import Body, PathParams, absent
+from engine.api.sweeps import SweepBody
+from engine.backtest.data_spec import check_available
+from engine.errors import ConfigError
 from engine.optimize.montecarlo import MAX_SIMULATIONS, monte_carlo
+from engine.optimize.request import parse_sweep
+from engine.optimize.walkforward import MAX_FOLDS, make_folds
 from engine.platform.services import Services
 from engine.storage.backtest_store import BacktestStore
+from engine.storage.walkforward_store import ACTIVE, WalkForwardStore
+from engine.strategy.store import StrategyStore
 
 
 class MonteCarloBody(Body):
@@ -58,7 +71,119 @@ def create(services: Services, request: ApiRequest) -> ApiResponse:
     return ok(run_monte_carlo(services, request.body))
 
 
+class WalkForwardBody(SweepBody):
+    """A sweep request plus the folds."""
+
+    folds: Annotated[int, Field(ge=1, le=MAX_FOLDS)] | None = absent()
+    mode: Literal["rolling", "anchored"] | None = absent()
+    is_ratio: Annotated[float, Field(ge=0.25, le=20)] | None = absent()
+
+
+class WalkForwardPath(PathParams):
+    """A walk-forward id."""
+
+    walk_forward_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+
+
+WF_FIELDS = ("folds", "mode", "is_ratio")
+
+
+def submit_walk_forward(services: Services, body: Any) -> dict[str, Any]:
+    """Check, store and queue a walk-forward run (what the sweep page calls too)."""
+    if services.jobs is None:
+        raise ApiError(503, "jobs_unavailable", "this process has no job queue; use tradesim up")
+    if not isinstance(body, dict):
+        raise ConfigError("send a JSON object: a sweep request plus folds, mode, is_ratio")
+    settings = services.settings
+    sweep = parse_sweep(
+        {k: v for k, v in body.items() if k not in WF_FIELDS},
+        strategies=StrategyStore(settings.strategy_dir),
+        csv_folders=settings.csv_folders,
+    )
+    if sweep.method == "tpe":
+        raise ConfigError("walk-forward optimizes each fold with grid or random; choose one")
+    folds, mode = int(body.get("folds") or 4), str(body.get("mode") or "rolling")
+    is_ratio = float(body.get("is_ratio") or 3.0)
+    make_folds(
+        check_available(sweep.backtest.data, csv_folders=settings.csv_folders),
+        folds,
+        mode,
+        is_ratio,
+    )
+    walk_forward_id = uuid.uuid4().hex
+    store = WalkForwardStore(services.db)
+    config = {"sweep": sweep.to_dict(), "folds": folds, "mode": mode, "is_ratio": is_ratio}
+    store.create(walk_forward_id, config)
+    try:
+        job_id = services.jobs.enqueue(
+            "sweeps",
+            "jobs.walkforward.walk_forward_job",
+            {"walk_forward_id": walk_forward_id},
+            job_id=f"wf-{walk_forward_id}",
+        )
+    except Exception as exc:  # Redis down: the row must not stay queued forever
+        store.fail(walk_forward_id, f"could not queue the job: {exc}")
+        raise ApiError(503, "jobs_unavailable", f"could not queue the run: {exc}") from None
+    store.set_job(walk_forward_id, job_id)
+    return {"walk_forward_id": walk_forward_id, "status": "queued", "job_id": job_id}
+
+
+def walk_forward_state(services: Services, walk_forward_id: str) -> dict[str, Any]:
+    """Status and progress (and the result once finished)."""
+    store = WalkForwardStore(services.db)
+    record = store.get(walk_forward_id)
+    if record is None:
+        raise ApiError(404, "not_found", f"no walk-forward run '{walk_forward_id}'")
+    out = record.to_dict()
+    out["result"] = store.result(walk_forward_id) if record.status == "finished" else None
+    return out
+
+
+def create_walk_forward(services: Services, request: ApiRequest) -> ApiResponse:
+    """``POST /api/robustness/walk-forward``: 202 with the run's id."""
+    return ok(submit_walk_forward(services, request.body), status=202)
+
+
+def get_walk_forward(services: Services, request: ApiRequest) -> ApiResponse:
+    """``GET /api/robustness/walk-forward/<id>``."""
+    return ok(walk_forward_state(services, request.path["walk_forward_id"]))
+
+
+def delete_walk_forward(services: Services, request: ApiRequest) -> ApiResponse:
+    """``DELETE /api/robustness/walk-forward/<id>``: cancel an active run."""
+    state = walk_forward_state(services, request.path["walk_forward_id"])
+    if state["status"] in ACTIVE:
+        WalkForwardStore(services.db).cancel(state["walk_forward_id"])
+        return ok({"walk_forward_id": state["walk_forward_id"], "status": "cancelled"})
+    return ok({"walk_forward_id": state["walk_forward_id"], "status": state["status"]})
+
+
 ROBUSTNESS_ROUTES = [
+    Route(
+        "/api/robustness/walk-forward",
+        ("POST",),
+        create_walk_forward,
+        "Queue a walk-forward run (folds optimized in-sample, tested out-of-sample)",
+        body=WalkForwardBody,
+        status=202,
+        errors=(400, 503),
+    ),
+    Route(
+        "/api/robustness/walk-forward/<walk_forward_id>",
+        ("GET",),
+        get_walk_forward,
+        "Walk-forward status, progress and result",
+        path=WalkForwardPath,
+        errors=(404,),
+    ),
+    Route(
+        "/api/robustness/walk-forward/<walk_forward_id>",
+        ("DELETE",),
+        delete_walk_forward,
+        "Cancel a walk-forward run",
+        path=WalkForwardPath,
+        errors=(404,),
+    ),
     Route(
         "/api/robustness/monte-carlo",
         ("POST",),

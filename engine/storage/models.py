@@ -318,3 +318,28 @@ class SweepResult(Base):
     error: Mapped[str | None] = mapped_column(Text)
     seconds: Mapped[float | None]
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WalkForward(Base):
+    """One walk-forward run: its config (a sweep config + folds, mode, IS/OOS ratio), status,
+    progress and the result JSON (fold table, stitched out-of-sample equity, efficiency)."""
+
+    __tablename__ = "walk_forwards"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in SWEEP_STATUSES)})", name="status"),
+        Index("ix_walk_forwards_created_at", "created_at"),
+    )
+
+    walk_forward_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    strategy_name: Mapped[str] = mapped_column(String(128))
+    symbol: Mapped[str] = mapped_column(String(64))
+    timeframe: Mapped[str] = mapped_column(String(16))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    progress: Mapped[float]
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -214,3 +214,38 @@ def test_bad_body_is_a_400_naming_the_field(env: Env) -> None:
     unknown = call(create, env.services, body={**BODY, "method": "anneal"})
     assert unknown.status == 400
     assert call(status, env.services, path={"sweep_id": "0" * 32}).status == 404
+
+
+def test_walk_forward_job_gives_the_in_process_result(env: Env) -> None:
+    from engine.api.robustness import create_walk_forward, delete_walk_forward, get_walk_forward
+    from engine.backtest.data_spec import load_series
+    from engine.optimize.request import parse_sweep
+    from engine.optimize.walkforward import walk_forward
+    from engine.strategy.store import StrategyStore
+
+    env.start_workers(1)
+    body = {**BODY, "folds": 3, "mode": "anchored", "is_ratio": 2.0}
+    answer = call(create_walk_forward, env.services, body=body)
+    assert answer.status == 202, answer.payload
+    wf_id = answer.payload["data"]["walk_forward_id"]
+    deadline = time.monotonic() + 120
+    while True:
+        state = call(get_walk_forward, env.services, path={"walk_forward_id": wf_id})
+        data = state.payload["data"]
+        if data["status"] not in ("queued", "running"):
+            break
+        assert time.monotonic() < deadline, data
+        time.sleep(0.1)
+    assert data["status"] == "finished", data
+    config = parse_sweep(BODY, strategies=StrategyStore(ROOT / "lua-strategies"))
+    expected = walk_forward(
+        config, load_series(config.backtest.data), folds=3, mode="anchored", is_ratio=2.0
+    )
+    assert data["result"]["folds"] == expected["folds"]
+    assert data["result"]["efficiency"] == expected["efficiency"]
+    done = call(delete_walk_forward, env.services, path={"walk_forward_id": wf_id})
+    assert done.payload["data"]["status"] == "finished"
+    bad = call(create_walk_forward, env.services, body={**body, "folds": 500})
+    assert bad.status == 400 and "folds" in bad.payload["error"]["message"]
+    missing = call(get_walk_forward, env.services, path={"walk_forward_id": "f" * 32})
+    assert missing.status == 404

@@ -1,4 +1,5 @@
-"""Sweeps: config, status, best combination; one ``sweep_results`` row per combination.
+"""Sweeps: config, status, best combination; one ``sweep_results`` row per combination;
+``walk_forwards`` (config, status, progress, result JSON).
 
 Revision ID: 0005_sweeps
 Revises: 0004_backtests
@@ -17,7 +18,7 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    """Create ``sweeps`` and ``sweep_results``."""
+    """Create ``sweeps``, ``sweep_results`` and ``walk_forwards``."""
     op.create_table(
         "sweeps",
         sa.Column("sweep_id", sa.String(36), nullable=False),
@@ -73,10 +74,34 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_sweep_results_sweep_id_chunk", "sweep_results", ["sweep_id", "chunk"])
+    op.create_table(
+        "walk_forwards",
+        sa.Column("walk_forward_id", sa.String(36), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("strategy_name", sa.String(128), nullable=False),
+        sa.Column("symbol", sa.String(64), nullable=False),
+        sa.Column("timeframe", sa.String(16), nullable=False),
+        sa.Column("config", sa.JSON(), nullable=False),
+        sa.Column("job_id", sa.String(64), nullable=True),
+        sa.Column("progress", sa.Double(), nullable=False),
+        sa.Column("result", sa.JSON(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("walk_forward_id", name=op.f("pk_walk_forwards")),
+        sa.CheckConstraint(
+            "status IN ('queued', 'running', 'finished', 'failed', 'cancelled')",
+            name=op.f("ck_walk_forwards_status"),
+        ),
+    )
+    op.create_index("ix_walk_forwards_created_at", "walk_forwards", ["created_at"])
 
 
 def downgrade() -> None:
-    """Drop ``sweep_results`` and ``sweeps``."""
+    """Drop ``walk_forwards``, ``sweep_results`` and ``sweeps``."""
+    op.drop_index("ix_walk_forwards_created_at", table_name="walk_forwards")
+    op.drop_table("walk_forwards")
     op.drop_index("ix_sweep_results_sweep_id_chunk", table_name="sweep_results")
     op.drop_table("sweep_results")
     op.drop_index("ix_sweeps_created_at", table_name="sweeps")
