@@ -19,10 +19,12 @@ from components.sweep_form import metric_options
 from engine.api.backtests import submit as submit_backtest
 from engine.api.core import ApiError, ApiRequest
 from engine.api.dispatch import respond
+from engine.api.robustness import submit_walk_forward
 from engine.api.sweeps import delete as delete_handler
 from engine.api.sweeps import status_of
 from engine.backtest.request import BacktestConfig
 from engine.errors import TradeSimError
+from engine.optimize.request import SweepConfig
 from engine.storage.sweep_store import SweepStore
 from pages._services import services
 
@@ -48,6 +50,10 @@ CHART = f"{P}-chart"
 GRID = f"{P}-grid"
 OPEN = f"{P}-open"
 OPEN_ERROR = f"{P}-open-error"
+WF_FOLDS = f"{P}-wf-folds"
+WF_MODE = f"{P}-wf-mode"
+WF_RUN = f"{P}-wf-run"
+WF_ERROR = f"{P}-wf-error"
 REDIRECT = f"{P}-redirect"
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover"}
 
@@ -259,8 +265,71 @@ def layout(sweep_id: str = "", **_query: str) -> html.Div:
                 className="mb-3",
             ),
             table,
+            _walk_forward_card(record.method),
         ],
         className="bt-page opt-page",
+    )
+
+
+def _walk_forward_card(method: str) -> dbc.Card:
+    """Walk-forward with this sweep's space, objective and constraints."""
+    if method == "tpe":
+        note: Any = html.Div(
+            "Walk-forward optimizes each fold with a grid or random sweep; run one of those.",
+            className="text-muted small",
+        )
+    else:
+        note = dbc.Row(
+            [
+                dbc.Col(
+                    [
+                        dbc.Label("Folds", className="bt-label"),
+                        dbc.Input(
+                            id=WF_FOLDS, type="number", min=1, max=20, step=1, value=4, size="sm"
+                        ),
+                    ],
+                    md=2,
+                ),
+                dbc.Col(
+                    [
+                        dbc.Label("Windows", className="bt-label"),
+                        dbc.Select(
+                            id=WF_MODE,
+                            size="sm",
+                            value="rolling",
+                            options=[
+                                {"label": "rolling", "value": "rolling"},
+                                {"label": "anchored", "value": "anchored"},
+                            ],
+                        ),
+                    ],
+                    md=3,
+                ),
+                dbc.Col(
+                    dbc.Button(
+                        "Run walk-forward", id=WF_RUN, color="primary", size="sm", className="w-100"
+                    ),
+                    md=3,
+                ),
+                dbc.Col(
+                    html.Div(
+                        "Each fold optimizes this space on 3× the out-of-sample length before "
+                        "it, then tests the best params out of sample.",
+                        className="text-muted small",
+                    ),
+                    md=4,
+                ),
+            ],
+            className="g-2 align-items-end",
+        )
+    return dbc.Card(
+        [
+            dbc.CardHeader("Walk-forward validation"),
+            dbc.CardBody(
+                [dbc.Alert(id=WF_ERROR, color="danger", is_open=False, className="py-2"), note]
+            ),
+        ],
+        className="mb-3",
     )
 
 
@@ -366,3 +435,33 @@ def _cancel(n_clicks: int | None, sweep_id: str) -> Any:
         raise PreventUpdate
     respond(delete_handler, services(), ApiRequest(path={"sweep_id": sweep_id}))
     return make_progress({"status": "running", "stage": "cancelling…", "progress": 0})
+
+
+@callback(
+    Output(REDIRECT, "href", allow_duplicate=True),
+    Output(WF_ERROR, "children"),
+    Output(WF_ERROR, "is_open"),
+    Input(WF_RUN, "n_clicks"),
+    State(WF_FOLDS, "value"),
+    State(WF_MODE, "value"),
+    State(ID, "data"),
+    prevent_initial_call=True,
+)
+def _walk_forward(n_clicks: int | None, folds: Any, mode: str, sweep_id: str) -> Any:
+    """Queue a walk-forward run of this sweep and go to its page."""
+    if not n_clicks:
+        raise PreventUpdate
+    record = SweepStore(services().db).get(sweep_id)
+    if record is None:
+        return no_update, "This sweep no longer exists.", True
+    body = SweepConfig.from_dict(record.config).to_request()
+    body.update(mode=mode or "rolling")
+    if isinstance(folds, int | float):
+        body["folds"] = int(folds)
+    try:
+        answer = submit_walk_forward(services(), body)
+    except ApiError as exc:
+        return no_update, exc.message, True
+    except TradeSimError as exc:
+        return no_update, str(exc), True
+    return f"/walk-forward/{answer['walk_forward_id']}", None, False

@@ -87,6 +87,25 @@ class SweepConfig:
             "batch_size": self.batch_size,
         }
 
+    def to_request(self) -> dict[str, Any]:
+        """A ``POST /api/sweeps`` body that reproduces this sweep (exact code and data)."""
+        objective = self.objective.to_dict()
+        body = self.backtest.to_request()
+        body.update(
+            space={r.name: {"values": list(r.values)} for r in self.space},
+            method=self.method,
+            seed=self.seed,
+            objective=objective["metric"],
+            direction=objective["direction"],
+            constraints=objective["constraints"],
+            chunk_size=self.chunk_size,
+            batch_size=self.batch_size,
+        )
+        if self.method != "grid":
+            body["trials"] = self.trials
+        body.pop("runs", None)
+        return body
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SweepConfig:
         """Inverse of :meth:`to_dict`."""

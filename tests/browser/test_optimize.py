@@ -24,7 +24,7 @@ def fill(element: Any, text: str) -> None:
     element.send_keys(text)
 
 
-def test_form_heatmap_open_as_backtest(dash_duo: Any, bt_services: Services) -> None:  # noqa: F811
+def test_form_heatmap_walk_forward_open_as_backtest(dash_duo: Any, bt_services: Services) -> None:  # noqa: F811
     from app import create_app
 
     with socket.socket() as probe:
@@ -74,6 +74,16 @@ def test_form_heatmap_open_as_backtest(dash_duo: Any, bt_services: Services) -> 
     record = SweepStore(bt_services.db).get(sweep_id)
     assert record is not None and record.best is not None
     best = record.best
+    # walk-forward of this sweep: 2 rolling folds, then back to the sweep
+    fill(dash_duo.find_element("#opt-result-wf-folds"), "2")
+    click(driver, dash_duo.find_element("#opt-result-wf-run"))
+    wait_until(lambda: "/walk-forward/" in driver.current_url, 60, "no walk-forward page")
+    folds = dash_duo.wait_for_element(".wf-table", timeout=120)
+    assert len(folds.find_elements(By.CSS_SELECTOR, "tbody tr")) == 2
+    wait_until(
+        lambda: len(driver.find_elements(By.CSS_SELECTOR, ".wf-page .js-plotly-plot")) == 2, 30
+    )
+    driver.get(f"{dash_duo.server.url}/optimize/{sweep_id}")
     # the table is sorted by objective, best first: select it and open it as a backtest
     first = dash_duo.wait_for_element('#opt-result-grid .ag-row[row-index="0"] .ag-cell')
     click(driver, first)
