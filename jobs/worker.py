@@ -21,7 +21,9 @@ def main() -> int:
     if not settings.redis_url:
         print("error: REDIS_URL is not set: use `tradesim up`", file=sys.stderr)
         return 2
+    # loaded once here, so every forked work-horse has them
     import jobs.backtest
+    import jobs.lookahead
     import jobs.sweep
     import jobs.walkforward  # noqa: F401
 

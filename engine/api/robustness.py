@@ -29,6 +29,7 @@ from engine.optimize.request import parse_sweep
 from engine.optimize.walkforward import MAX_FOLDS, make_folds
 from engine.platform.services import Services
 from engine.storage.backtest_store import BacktestStore
+from engine.storage.lookahead_store import LookaheadStore
 from engine.storage.walkforward_store import ACTIVE, WalkForwardStore
 from engine.strategy.store import StrategyStore
 
@@ -158,7 +159,77 @@ def delete_walk_forward(services: Services, request: ApiRequest) -> ApiResponse:
     return ok({"walk_forward_id": state["walk_forward_id"], "status": state["status"]})
 
 
+class LookaheadBody(Body):
+    """Which backtest to check."""
+
+    backtest_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+
+
+class LookaheadPath(PathParams):
+    """A check id."""
+
+    check_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+
+
+def submit_lookahead(services: Services, body: Any) -> dict[str, Any]:
+    """Queue the no-lookahead check of a finished backtest (single runs only)."""
+    if services.jobs is None:
+        raise ApiError(503, "jobs_unavailable", "this process has no job queue; use tradesim up")
+    if not isinstance(body, dict) or not isinstance(body.get("backtest_id"), str):
+        raise ApiError(400, "validation", 'send {"backtest_id": "<id>"}')
+    record = BacktestStore(services.db).get(body["backtest_id"])
+    if record is None:
+        raise ApiError(404, "not_found", f"no backtest '{body['backtest_id']}'")
+    if record.status != "finished":
+        raise ApiError(409, "not_finished", f"backtest {record.backtest_id} is {record.status}")
+    if int(record.config.get("runs", 1)) > 1:
+        raise ConfigError("the check replays one run over the whole range; use a single run")
+    check_id = uuid.uuid4().hex
+    store = LookaheadStore(services.db)
+    store.create(check_id, record.backtest_id)
+    job_id = services.jobs.enqueue(
+        "backtests", "jobs.lookahead.lookahead_job", {"check_id": check_id}, job_id=f"la-{check_id}"
+    )
+    store.update(check_id, job_id=job_id)
+    return {"check_id": check_id, "status": "queued"}
+
+
+def lookahead_state(services: Services, check_id: str) -> dict[str, Any]:
+    """Status and, once finished, ``{identical, trades, first_difference}``."""
+    found = LookaheadStore(services.db).get(check_id)
+    if found is None:
+        raise ApiError(404, "not_found", f"no lookahead check '{check_id}'")
+    return found
+
+
+def create_lookahead(services: Services, request: ApiRequest) -> ApiResponse:
+    """``POST /api/robustness/lookahead``: 202 with the check's id."""
+    return ok(submit_lookahead(services, request.body), status=202)
+
+
+def get_lookahead(services: Services, request: ApiRequest) -> ApiResponse:
+    """``GET /api/robustness/lookahead/<id>``."""
+    return ok(lookahead_state(services, request.path["check_id"]))
+
+
 ROBUSTNESS_ROUTES = [
+    Route(
+        "/api/robustness/lookahead",
+        ("POST",),
+        create_lookahead,
+        "Queue a no-lookahead check of a backtest (live-path replay vs vectorized run)",
+        body=LookaheadBody,
+        status=202,
+        errors=(400, 404, 409, 503),
+    ),
+    Route(
+        "/api/robustness/lookahead/<check_id>",
+        ("GET",),
+        get_lookahead,
+        "No-lookahead check status and result",
+        path=LookaheadPath,
+        errors=(404,),
+    ),
     Route(
         "/api/robustness/walk-forward",
         ("POST",),

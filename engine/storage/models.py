@@ -343,3 +343,22 @@ class WalkForward(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LookaheadCheck(Base):
+    """A no-lookahead check of a backtest: status and the comparison's result."""
+
+    __tablename__ = "lookahead_checks"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in SWEEP_STATUSES)})", name="status"),
+        Index("ix_lookahead_checks_backtest_id", "backtest_id"),
+    )
+
+    check_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    backtest_id: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(16))
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

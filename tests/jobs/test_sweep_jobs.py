@@ -249,3 +249,31 @@ def test_walk_forward_job_gives_the_in_process_result(env: Env) -> None:
     assert bad.status == 400 and "folds" in bad.payload["error"]["message"]
     missing = call(get_walk_forward, env.services, path={"walk_forward_id": "f" * 32})
     assert missing.status == 404
+
+
+def test_lookahead_check_job_says_identical(env: Env) -> None:
+    from engine.api.backtests import submit as submit_backtest
+    from engine.api.robustness import create_lookahead, get_lookahead
+    from engine.storage.backtest_store import BacktestStore
+
+    env.start_workers(1)
+    backtest_id = submit_backtest(
+        env.services,
+        {"strategy": "ema_crossover", "symbol": "BTCUSDT", "timeframe": "1h", "preset": "90d"},
+    )["backtest_id"]
+    deadline = time.monotonic() + 60
+    while BacktestStore(env.services.db).get(backtest_id).status != "finished":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    answer = call(create_lookahead, env.services, body={"backtest_id": backtest_id})
+    assert answer.status == 202, answer.payload
+    check_id = answer.payload["data"]["check_id"]
+    while True:
+        data = call(get_lookahead, env.services, path={"check_id": check_id}).payload["data"]
+        if data["status"] in ("finished", "failed"):
+            break
+        assert time.monotonic() < deadline + 60, data
+        time.sleep(0.1)
+    assert data["status"] == "finished", data
+    assert data["result"]["identical"] and data["result"]["trades"] > 2
+    assert call(create_lookahead, env.services, body={"backtest_id": "e" * 32}).status == 404

@@ -1,5 +1,5 @@
 """Sweeps: config, status, best combination; one ``sweep_results`` row per combination;
-``walk_forwards`` (config, status, progress, result JSON).
+``walk_forwards`` (config, status, progress, result JSON); ``lookahead_checks``.
 
 Revision ID: 0005_sweeps
 Revises: 0004_backtests
@@ -18,7 +18,7 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    """Create ``sweeps``, ``sweep_results`` and ``walk_forwards``."""
+    """Create ``sweeps``, ``sweep_results``, ``walk_forwards`` and ``lookahead_checks``."""
     op.create_table(
         "sweeps",
         sa.Column("sweep_id", sa.String(36), nullable=False),
@@ -96,10 +96,29 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_walk_forwards_created_at", "walk_forwards", ["created_at"])
+    op.create_table(
+        "lookahead_checks",
+        sa.Column("check_id", sa.String(36), nullable=False),
+        sa.Column("backtest_id", sa.String(36), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("job_id", sa.String(64), nullable=True),
+        sa.Column("result", sa.JSON(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("check_id", name=op.f("pk_lookahead_checks")),
+        sa.CheckConstraint(
+            "status IN ('queued', 'running', 'finished', 'failed', 'cancelled')",
+            name=op.f("ck_lookahead_checks_status"),
+        ),
+    )
+    op.create_index("ix_lookahead_checks_backtest_id", "lookahead_checks", ["backtest_id"])
 
 
 def downgrade() -> None:
-    """Drop ``walk_forwards``, ``sweep_results`` and ``sweeps``."""
+    """Drop ``lookahead_checks``, ``walk_forwards``, ``sweep_results`` and ``sweeps``."""
+    op.drop_index("ix_lookahead_checks_backtest_id", table_name="lookahead_checks")
+    op.drop_table("lookahead_checks")
     op.drop_index("ix_walk_forwards_created_at", table_name="walk_forwards")
     op.drop_table("walk_forwards")
     op.drop_index("ix_sweep_results_sweep_id_chunk", table_name="sweep_results")
