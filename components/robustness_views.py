@@ -168,3 +168,55 @@ def fan_figure(result: Mapping[str, Any]) -> dict[str, Any]:
             yaxis={"title": {"text": "equity"}},
         ),
     }
+
+
+LA_RUN = "la-run"
+LA_OUTPUT = "la-output"
+LA_STORE = "la-check"
+LA_POLL = "la-poll"
+
+
+def make_lookahead_controls() -> html.Div:
+    """The no-lookahead check's button and what it does."""
+    return html.Div(
+        [
+            html.Div(
+                "Replays this backtest's bars one by one through the live path (incremental "
+                "indicators, one kernel step per bar) and compares the trades with this "
+                "vectorized run: any difference means something looked ahead.",
+                className="text-muted small mb-2",
+            ),
+            dbc.Button("Check for lookahead", id=LA_RUN, color="secondary", size="sm"),
+        ]
+    )
+
+
+def lookahead_view(state: Mapping[str, Any]) -> Any:
+    """ "identical", the first difference, the failure, or progress."""
+    status = state.get("status")
+    if status in ("queued", "running"):
+        return dbc.Alert(
+            "Replaying the bars through the live path…",
+            color="secondary",
+            className="py-2 mt-2 mb-0",
+        )
+    if status == "failed":
+        return dbc.Alert(
+            f"The check failed: {state.get('error')}", color="danger", className="py-2 mt-2 mb-0"
+        )
+    result = state.get("result") or {}
+    if result.get("identical"):
+        return dbc.Alert(
+            f"Identical: all {result['trades']:,} trades match the live-path replay "
+            "(no lookahead).",
+            color="success",
+            className="py-2 mt-2 mb-0 la-identical",
+        )
+    diff = result.get("first_difference") or {}
+    return dbc.Alert(
+        f"First difference at trade #{diff.get('trade')} (entry {diff.get('entry_time')}): "
+        f"{diff.get('field')} is {diff.get('vectorized')} in this backtest but "
+        f"{diff.get('replayed')} in the live replay.",
+        color="warning",
+        className="py-2 mt-2 mb-0 la-different",
+    )

@@ -32,7 +32,7 @@ from engine.api.backtests import delete as delete_handler
 from engine.api.backtests import status_of
 from engine.api.core import ApiError, ApiRequest
 from engine.api.dispatch import respond
-from engine.api.robustness import run_monte_carlo
+from engine.api.robustness import lookahead_state, run_monte_carlo, submit_lookahead
 from engine.backtest.data_spec import DataSpec, load_series
 from engine.backtest.report import TRADE_COLUMNS as CSV_COLUMNS
 from engine.data.bars import BarSeries
@@ -270,10 +270,24 @@ def layout(backtest_id: str = "", **_query: str) -> html.Div:
                         tab_id="results",
                     ),
                     dbc.Tab(
-                        _card(
-                            "Monte Carlo: resample this backtest's trades",
-                            [mc.make_controls(), dcc.Loading(html.Div(id=mc.OUTPUT), type="dot")],
-                        ),
+                        [
+                            _card(
+                                "Monte Carlo: resample this backtest's trades",
+                                [
+                                    mc.make_controls(),
+                                    dcc.Loading(html.Div(id=mc.OUTPUT), type="dot"),
+                                ],
+                            ),
+                            _card(
+                                "No-lookahead check",
+                                [
+                                    mc.make_lookahead_controls(),
+                                    html.Div(id=mc.LA_OUTPUT),
+                                    dcc.Store(id=mc.LA_STORE),
+                                    dcc.Interval(id=mc.LA_POLL, interval=700, disabled=True),
+                                ],
+                            ),
+                        ],
                         label="Robustness",
                         tab_id="robustness",
                         tab_class_name="bt-robustness-tab",
@@ -404,3 +418,39 @@ def _monte_carlo(
     except TradeSimError as exc:
         return dbc.Alert(str(exc), color="warning")
     return [mc.make_table(result), _graph(mc.fan_figure(result), 380, f"{P}-fan")]
+
+
+@callback(
+    Output(mc.LA_STORE, "data"),
+    Output(mc.LA_POLL, "disabled"),
+    Output(mc.LA_OUTPUT, "children"),
+    Input(mc.LA_RUN, "n_clicks"),
+    State(ID, "data"),
+    prevent_initial_call=True,
+)
+def _lookahead(n_clicks: int | None, backtest_id: str) -> Any:
+    """Queue the live-path replay of this backtest."""
+    if not n_clicks:
+        raise PreventUpdate
+    try:
+        answer = submit_lookahead(services(), {"backtest_id": backtest_id})
+    except ApiError as exc:
+        return no_update, True, dbc.Alert(exc.message, color="warning", className="mt-2")
+    except TradeSimError as exc:
+        return no_update, True, dbc.Alert(str(exc), color="warning", className="mt-2")
+    return answer["check_id"], False, mc.lookahead_view({"status": "queued"})
+
+
+@callback(
+    Output(mc.LA_OUTPUT, "children", allow_duplicate=True),
+    Output(mc.LA_POLL, "disabled", allow_duplicate=True),
+    Input(mc.LA_POLL, "n_intervals"),
+    State(mc.LA_STORE, "data"),
+    prevent_initial_call=True,
+)
+def _lookahead_poll(_n: int | None, check_id: str | None) -> Any:
+    """The check's answer once the job has it."""
+    if not check_id:
+        raise PreventUpdate
+    state = lookahead_state(services(), check_id)
+    return mc.lookahead_view(state), state["status"] not in ("queued", "running")

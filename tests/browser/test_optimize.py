@@ -24,7 +24,9 @@ def fill(element: Any, text: str) -> None:
     element.send_keys(text)
 
 
-def test_form_heatmap_walk_forward_open_as_backtest(dash_duo: Any, bt_services: Services) -> None:  # noqa: F811
+def test_form_heatmap_walk_forward_backtest_robustness(
+    dash_duo: Any, bt_services: Services
+) -> None:  # noqa: F811
     from app import create_app
 
     with socket.socket() as probe:
@@ -117,6 +119,9 @@ def test_form_heatmap_walk_forward_open_as_backtest(dash_duo: Any, bt_services: 
         30,
         "no fan chart",
     )
+    # the no-lookahead check: the live-path replay gives the same trades
+    click(driver, dash_duo.find_element("#la-run"))
+    dash_duo.wait_for_element(".la-identical", timeout=120)
     # the backtest result links back to the Optimize form, prefilled
     tabs = driver.find_elements(By.CSS_SELECTOR, ".bt-tabs .nav-link")
     click(driver, next(t for t in tabs if t.text == "Results"))
