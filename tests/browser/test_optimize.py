@@ -25,8 +25,9 @@ def fill(element: Any, text: str) -> None:
 
 
 def test_form_heatmap_walk_forward_backtest_robustness(
-    dash_duo: Any, bt_services: Services
-) -> None:  # noqa: F811
+    dash_duo: Any,
+    bt_services: Services,  # noqa: F811
+) -> None:
     from app import create_app
 
     with socket.socket() as probe:
