@@ -15,6 +15,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("Runners", "/"),
     ("Strategies", "/strategies"),
     ("Backtest", "/backtest"),
+    ("Optimize", "/optimize"),
     ("Setups", "/setups"),
     ("Orders", "/orders"),
     ("Data", "/data"),

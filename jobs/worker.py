@@ -26,7 +26,11 @@ def main() -> int:
         return 2
     if settings.worker_nice:
         os.nice(settings.worker_nice)
-    import jobs.backtest  # noqa: F401  (loaded once here, so every forked work-horse has it)
+    # loaded once here, so every forked work-horse has them
+    import jobs.backtest
+    import jobs.lookahead
+    import jobs.sweep
+    import jobs.walkforward  # noqa: F401
 
     connection = redis.Redis.from_url(settings.redis_url)
     wait_for_redis(connection, settings.redis_url, threading.Event(), who="worker")

@@ -17,6 +17,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components import backtest_charts as charts
+from components import robustness_views as mc
 from components.backtest_results import (
     RUN_COLUMNS,
     TRADE_COLUMNS,
@@ -31,6 +32,7 @@ from engine.api.backtests import delete as delete_handler
 from engine.api.backtests import status_of
 from engine.api.core import ApiError, ApiRequest
 from engine.api.dispatch import respond
+from engine.api.robustness import lookahead_state, run_monte_carlo, submit_lookahead
 from engine.backtest.data_spec import DataSpec, load_series
 from engine.backtest.report import TRADE_COLUMNS as CSV_COLUMNS
 from engine.data.bars import BarSeries
@@ -58,6 +60,8 @@ TRADES = f"{P}-trades"
 CSV_BUTTON = f"{P}-csv"
 JSON_BUTTON = f"{P}-json"
 DOWNLOAD = f"{P}-download"
+OPTIMIZE = f"{P}-optimize"
+TABS = f"{P}-tabs"
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover"}
 
 
@@ -160,6 +164,15 @@ def results_body(result: dict[str, Any]) -> list[Any]:
                 color="secondary",
                 size="sm",
                 outline=True,
+                className="me-2",
+            ),
+            dbc.Button(
+                "⚙ Optimize",
+                id=OPTIMIZE,
+                href=f"/optimize?backtest={result['backtest_id']}",
+                color="secondary",
+                size="sm",
+                outline=True,
             ),
             dcc.Download(id=DOWNLOAD),
         ],
@@ -248,10 +261,44 @@ def layout(backtest_id: str = "", **_query: str) -> html.Div:
             _title(record),
             html.Div(className="mb-3"),
             progress,
-            dcc.Loading(
-                html.Div(results_body(result) if result else [], id=BODY),
-                type="dot",
-                color="#00bc8c",
+            dbc.Tabs(
+                [
+                    dbc.Tab(
+                        dcc.Loading(
+                            html.Div(results_body(result) if result else [], id=BODY),
+                            type="dot",
+                            color="#00bc8c",
+                        ),
+                        label="Results",
+                        tab_id="results",
+                    ),
+                    dbc.Tab(
+                        [
+                            _card(
+                                "Monte Carlo: resample this backtest's trades",
+                                [
+                                    mc.make_controls(),
+                                    dcc.Loading(html.Div(id=mc.OUTPUT), type="dot"),
+                                ],
+                            ),
+                            _card(
+                                "No-lookahead check",
+                                [
+                                    mc.make_lookahead_controls(),
+                                    html.Div(id=mc.LA_OUTPUT),
+                                    dcc.Store(id=mc.LA_STORE),
+                                    dcc.Interval(id=mc.LA_POLL, interval=700, disabled=True),
+                                ],
+                            ),
+                        ],
+                        label="Robustness",
+                        tab_id="robustness",
+                        tab_class_name="bt-robustness-tab",
+                    ),
+                ],
+                id=TABS,
+                active_tab="results",
+                className="bt-tabs mb-3",
             ),
         ],
         className="bt-page",
@@ -345,3 +392,68 @@ def _download(csv_clicks: int | None, json_clicks: int | None, backtest_id: str)
     writer.writeheader()
     writer.writerows(result["trades"])
     return {"content": buffer.getvalue(), "filename": f"backtest-{backtest_id}-trades.csv"}
+
+
+@callback(
+    Output(mc.OUTPUT, "children"),
+    Input(mc.RUN, "n_clicks"),
+    State(mc.SIMULATIONS, "value"),
+    State(mc.SEED, "value"),
+    State(mc.METHOD, "value"),
+    State(ID, "data"),
+    prevent_initial_call=True,
+)
+def _monte_carlo(
+    n_clicks: int | None, simulations: Any, seed: Any, method: str, backtest_id: str
+) -> Any:
+    """Percentile table and equity fan of seeded resamples of the trades."""
+    if not n_clicks:
+        raise PreventUpdate
+    body = {"backtest_id": backtest_id, "method": method}
+    if isinstance(simulations, int | float):
+        body["simulations"] = int(simulations)
+    if isinstance(seed, int | float):
+        body["seed"] = int(seed)
+    try:
+        result = run_monte_carlo(services(), body)
+    except ApiError as exc:
+        return dbc.Alert(exc.message, color="warning")
+    except TradeSimError as exc:
+        return dbc.Alert(str(exc), color="warning")
+    return [mc.make_table(result), _graph(mc.fan_figure(result), 380, f"{P}-fan")]
+
+
+@callback(
+    Output(mc.LA_STORE, "data"),
+    Output(mc.LA_POLL, "disabled"),
+    Output(mc.LA_OUTPUT, "children"),
+    Input(mc.LA_RUN, "n_clicks"),
+    State(ID, "data"),
+    prevent_initial_call=True,
+)
+def _lookahead(n_clicks: int | None, backtest_id: str) -> Any:
+    """Queue the live-path replay of this backtest."""
+    if not n_clicks:
+        raise PreventUpdate
+    try:
+        answer = submit_lookahead(services(), {"backtest_id": backtest_id})
+    except ApiError as exc:
+        return no_update, True, dbc.Alert(exc.message, color="warning", className="mt-2")
+    except TradeSimError as exc:
+        return no_update, True, dbc.Alert(str(exc), color="warning", className="mt-2")
+    return answer["check_id"], False, mc.lookahead_view({"status": "queued"})
+
+
+@callback(
+    Output(mc.LA_OUTPUT, "children", allow_duplicate=True),
+    Output(mc.LA_POLL, "disabled", allow_duplicate=True),
+    Input(mc.LA_POLL, "n_intervals"),
+    State(mc.LA_STORE, "data"),
+    prevent_initial_call=True,
+)
+def _lookahead_poll(_n: int | None, check_id: str | None) -> Any:
+    """The check's answer once the job has it."""
+    if not check_id:
+        raise PreventUpdate
+    state = lookahead_state(services(), check_id)
+    return mc.lookahead_view(state), state["status"] not in ("queued", "running")

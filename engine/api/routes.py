@@ -9,9 +9,11 @@ from engine.api.collection import COLLECTION_ROUTES
 from engine.api.core import ApiRequest, ApiResponse, Route, ok
 from engine.api.history import HISTORY_ROUTES
 from engine.api.openapi import OPENAPI_ROUTES
+from engine.api.robustness import ROBUSTNESS_ROUTES
 from engine.api.runners import RUNNER_ROUTES
 from engine.api.schema import NoQuery
 from engine.api.strategies import STRATEGY_ROUTES
+from engine.api.sweeps import SWEEP_ROUTES
 from engine.platform.services import Services
 from engine.platform.status import read_status
 
@@ -42,6 +44,8 @@ ROUTES: list[Route] = [
     *HISTORY_ROUTES,
     *COLLECTION_ROUTES,
     *BACKTEST_ROUTES,
+    *SWEEP_ROUTES,
+    *ROBUSTNESS_ROUTES,
     *OPENAPI_ROUTES,
     *STRATEGY_ROUTES,
 ]

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -28,6 +29,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 DESIRED_STATUSES = ("running", "paused", "stopped")
 BACKTEST_STATUSES = ("queued", "running", "finished", "failed", "cancelled")
+SWEEP_STATUSES = BACKTEST_STATUSES
+SWEEP_RESULT_STATUSES = ("pending", "ok", "failed")
 """What a runner should be doing after a restart (``error`` is a runtime status only)."""
 
 NAMING_CONVENTION = {
@@ -254,4 +257,108 @@ class Backtest(Base):
     note: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Sweep(Base):
+    """One parameter sweep: its config (backtest + space + method + objective), status and
+    the best combination once gathered; every combination is a row of ``sweep_results``."""
+
+    __tablename__ = "sweeps"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in SWEEP_STATUSES)})", name="status"),
+        Index("ix_sweeps_created_at", "created_at"),
+    )
+
+    sweep_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    strategy_name: Mapped[str] = mapped_column(String(128))
+    symbol: Mapped[str] = mapped_column(String(64))
+    timeframe: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(16))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """``SweepConfig.to_dict()``: backtest config (with the strategy code), space, objective."""
+    total: Mapped[int]
+    batches: Mapped[int]
+    """Batches enqueued so far (grid and random: 1; tpe: one per ask)."""
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    best: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SweepResult(Base):
+    """One combination of a sweep: written ``pending`` when planned, then ``ok`` with its
+    metrics (or ``failed`` with the reason) as soon as it finishes."""
+
+    __tablename__ = "sweep_results"
+    __table_args__ = (
+        UniqueConstraint("sweep_id", "combo_index"),
+        CheckConstraint(
+            f"status IN ({', '.join(repr(s) for s in SWEEP_RESULT_STATUSES)})", name="status"
+        ),
+        Index("ix_sweep_results_sweep_id_chunk", "sweep_id", "chunk"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sweep_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("sweeps.sweep_id", ondelete="CASCADE")
+    )
+    combo_index: Mapped[int]
+    batch: Mapped[int]
+    chunk: Mapped[int]
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    objective: Mapped[float | None]
+    feasible: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
+    seconds: Mapped[float | None]
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WalkForward(Base):
+    """One walk-forward run: its config (a sweep config + folds, mode, IS/OOS ratio), status,
+    progress and the result JSON (fold table, stitched out-of-sample equity, efficiency)."""
+
+    __tablename__ = "walk_forwards"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in SWEEP_STATUSES)})", name="status"),
+        Index("ix_walk_forwards_created_at", "created_at"),
+    )
+
+    walk_forward_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    strategy_name: Mapped[str] = mapped_column(String(128))
+    symbol: Mapped[str] = mapped_column(String(64))
+    timeframe: Mapped[str] = mapped_column(String(16))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    progress: Mapped[float]
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LookaheadCheck(Base):
+    """A no-lookahead check of a backtest: status and the comparison's result."""
+
+    __tablename__ = "lookahead_checks"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in SWEEP_STATUSES)})", name="status"),
+        Index("ix_lookahead_checks_backtest_id", "backtest_id"),
+    )
+
+    check_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    backtest_id: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(16))
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
