@@ -11,6 +11,7 @@ from engine.api.history import HISTORY_ROUTES
 from engine.api.openapi import OPENAPI_ROUTES
 from engine.api.runners import RUNNER_ROUTES
 from engine.api.schema import NoQuery
+from engine.api.setups import SETUP_ROUTES
 from engine.api.strategies import STRATEGY_ROUTES
 from engine.platform.services import Services
 from engine.platform.status import read_status
@@ -44,4 +45,5 @@ ROUTES: list[Route] = [
     *BACKTEST_ROUTES,
     *OPENAPI_ROUTES,
     *STRATEGY_ROUTES,
+    *SETUP_ROUTES,
 ]
