@@ -22,6 +22,7 @@ from engine.indicators.registry import compute_indicator
 from engine.setups.spec import IndicatorCall
 
 PAPER, PLOT, GRID, TEXT = "#303030", "#282828", "#3a3f44", "#c9d1d9"
+PANE_COLORS = ("#56b6c2", "#f39c12", "#c678dd")
 _LEVELS = {"rsi": (30, 70), "stoch": (20, 80), "macd": (0,), "adx": (25,)}
 Figure = dict[str, Any]
 
@@ -158,10 +159,16 @@ def chart_figure(
         "paper_bgcolor": PAPER,
         "plot_bgcolor": PLOT,
         "font": {"color": TEXT, "size": 11},
-        "margin": {"l": 8, "r": 8, "t": 30, "b": 8},
+        "margin": {"l": 8, "r": 8, "t": 64, "b": 8},
         "hovermode": "closest",
         "hoverlabel": {"bgcolor": "#1e1e1e", "bordercolor": "#555", "font": {"size": 11}},
-        "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 10}},
+        "legend": {
+            "orientation": "h",
+            "x": 0,
+            "y": 1.01,
+            "yanchor": "bottom",
+            "font": {"size": 10},
+        },
         "uirevision": uirevision,
         "bargap": 0.15,
         "shapes": [],
@@ -207,8 +214,12 @@ def chart_figure(
         for k, (out, values) in enumerate(_outputs(series, call).items()):
             name = call.label if out == "value" else f"{call.label} {out}"
             trace_map.append([len(data), [call.token, out]])
-            color = PALETTE[(row + k) % len(PALETTE)]
-            data.append(_line(x, _clean(values), name, color, row))
+            color = PANE_COLORS[k % len(PANE_COLORS)]
+            trace = _line(x, _clean(values), name, color, row)
+            if out == "histogram":
+                trace = {**trace, "type": "bar", "marker": {"color": "#6c8ebf"}, "opacity": 0.6}
+                trace.pop("mode"), trace.pop("line")
+            data.append(trace)
         for level in _LEVELS.get(call.name, ()):
             layout["shapes"].append(
                 {

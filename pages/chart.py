@@ -101,7 +101,7 @@ def _switcher(request: ChartRequest) -> html.Div:
             ),
             external_link=True,
             size="sm",
-            color="primary" if tf == request.timeframe else "secondary",
+            color="primary" if tf == request.timeframe else "info",
             outline=tf != request.timeframe,
             className="chart-tf",
         )
@@ -171,16 +171,21 @@ def layout(symbol: str = "", timeframe: str = "", **query: Any) -> html.Div:
                             html.Small(f"{what} · {strategies}{setup}", className="text-muted"),
                         ]
                     ),
-                    _switcher(request),
-                    dbc.Badge("live", id=BADGE, color="success", className="chart-badge"),
+                    html.Div(
+                        [
+                            _switcher(request),
+                            dbc.Badge("live", id=BADGE, color="success", className="chart-badge"),
+                        ],
+                        className="chart-tools",
+                    ),
                 ],
                 className="chart-tab-header",
             ),
             dcc.Graph(
                 id=GRAPH,
                 figure=figure,
-                config={"displaylogo": False, "scrollZoom": True},
-                className="chart-tab-graph",
+                config={"displaylogo": False, "scrollZoom": True, "responsive": True},
+                style={"height": "calc(100vh - 190px)", "minHeight": "520px"},
             ),
             html.Div(id=STATUS, className="chart-tab-status text-muted small"),
         ],

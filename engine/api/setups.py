@@ -198,7 +198,9 @@ def delete(services: Services, request: ApiRequest) -> ApiResponse:
     return ok({"deleted": setup["id"]})
 
 
-def _status_route(status: str) -> Any:
+def status_handler(status: str) -> Any:
+    """The handler that moves a setup to ``status`` (pause: ``paused``, resume: ``active``)."""
+
     def handler(services: Services, request: ApiRequest) -> ApiResponse:
         setup = _setup(services, request.valid(SetupPath).setup_id)
         setup = service.set_status(services.db, _jobs(services), setup, status)
@@ -287,7 +289,7 @@ SETUP_ROUTES = [
     Route(
         f"{SETUP}/pause",
         ("POST",),
-        _status_route("paused"),
+        status_handler("paused"),
         "Pause a trading setup",
         path=SetupPath,
         errors=(404, 503),
@@ -295,7 +297,7 @@ SETUP_ROUTES = [
     Route(
         f"{SETUP}/resume",
         ("POST",),
-        _status_route("active"),
+        status_handler("active"),
         "Resume a trading setup",
         path=SetupPath,
         errors=(404, 503),
