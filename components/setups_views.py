@@ -16,9 +16,11 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.runner_format import price_decimals
 from components.runner_table import GRID_THEME
 from components.shell import format_duration
 from engine.data.symbols import SymbolSpec, symbols_by_category
+from engine.data.timeframes import Timeframe
 from engine.indicators.registry import REGISTRY
 from engine.setups.spec import INDICATOR_CATEGORIES, SETUP_TIMEFRAMES
 
@@ -36,12 +38,7 @@ def symbol_options() -> list[dict[str, Any]]:
         for spec in specs:
             options.append(
                 {
-                    "label": html.Span(
-                        [
-                            html.Span(spec.display, className="me-2"),
-                            dbc.Badge(category, color="dark", className="ms-1"),
-                        ]
-                    ),
+                    "label": f"{spec.display} · {category}",
                     "value": spec.symbol,
                     "search": f"{spec.symbol} {spec.display} {category}",
                 }
@@ -72,15 +69,22 @@ def make_indicator_picker(chosen: Sequence[str] = ("sma", "rsi")) -> html.Div:
         for name in names:
             spec = REGISTRY[name]
             params = [
-                dbc.Input(
-                    id={"type": IND_PARAM, "name": name, "i": i},
-                    type="number",
-                    value=_param_default(name, i),
-                    min=0,
-                    step="any",
-                    title=f"{p.name}: {p.description}",
-                    placeholder=p.name,
-                    size="sm",
+                html.Label(
+                    [
+                        html.Small(p.name, className="text-muted me-1"),
+                        dbc.Input(
+                            id={"type": IND_PARAM, "name": name, "i": i},
+                            type="number",
+                            value=_param_default(name, i),
+                            min=0,
+                            step="any",
+                            placeholder=p.name,
+                            size="sm",
+                            style={"width": "4.5rem"},
+                        ),
+                    ],
+                    className="d-flex align-items-center mb-0",
+                    title=p.description,
                 )
                 for i, p in enumerate(spec.params)
             ]
@@ -188,7 +192,10 @@ def make_setup_card(setup: Mapping[str, Any], now: float | None = None) -> dbc.C
     now = time.time() if now is None else now
     sid = setup["id"]
     fresh = [
-        html.Span(f"{tf}: {_ago(ms, now)}", className="me-3")
+        html.Span(
+            f"{tf}: last bar closed {_ago(None if ms is None else ms + Timeframe(tf).ms, now)}",
+            className="me-3",
+        )
         for tf, ms in (setup.get("last_bar_ms") or {}).items()
     ]
     charts = [
@@ -321,7 +328,7 @@ def signal_rows(signals: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "timeframe": s["timeframe"],
                 "strategy": s["strategy"],
                 "signal": s["signal"],
-                "price": round(float(s["price"]), 6),
+                "price": f"{float(s['price']):,.{price_decimals(s['symbol'])}f}",
                 "confidence": None if conf is None else round(float(conf), 2),
                 "reason": s.get("reason") or s.get("action"),
                 "indicators": indicators,

@@ -16,6 +16,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("Strategies", "/strategies"),
     ("Backtest", "/backtest"),
     ("Setups", "/setups"),
+    ("Signals", "/signals"),
     ("Orders", "/orders"),
     ("Data", "/data"),
 )

@@ -58,6 +58,7 @@ def call(
     body: Any = None,
     body_model: type[BaseModel] | None = None,
     setup_id: int | None = None,
+    query_model: type[BaseModel] | None = None,
 ) -> tuple[Any, str | None]:
     """Run a setups handler in-process with its models checked: ``(data, None)`` or
     ``(None, message)``."""
@@ -65,6 +66,8 @@ def call(
     path = {} if setup_id is None else {"setup_id": str(setup_id)}
     if path:
         models[api.SetupPath] = api.SetupPath.model_validate(path)
+    if query_model is not None:
+        models[query_model] = query_model.model_validate({})
     if body_model is not None:
         try:
             models[body_model] = body_model.model_validate(body)
@@ -79,7 +82,7 @@ def call(
 
 
 def _setups() -> list[Any]:
-    data, error = call(api.list_setups)
+    data, error = call(api.list_setups, query_model=api.SetupListQuery)
     if error:
         return [dbc.Alert(error, color="danger")]
     if not data:
