@@ -321,7 +321,7 @@ def signal_rows(signals: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         )
         rows.append(
             {
-                "id": s["id"],
+                "id": str(s["id"]),
                 "when": time.strftime("%Y-%m-%d %H:%M", time.gmtime(s["time"] / 1000)),
                 "setup": s["setup_id"] or "ad hoc",
                 "symbol": s["symbol"],
