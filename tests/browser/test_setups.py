@@ -88,7 +88,7 @@ def test_create_a_setup_and_open_its_chart_tabs(dash_duo: Any, setups_app: Any) 
     dash_duo.wait_for_page(f"{base}/setups", timeout=30)
     dash_duo.wait_for_element("#setups-create", timeout=30)
     # 15m, 1h and 4h are ticked; SMA 20 and RSI 14 too; add Bollinger; EMA Crossover is chosen
-    click(dash_duo, "[id='{\"name\":\"bollinger\",\"type\":\"setups-ind\"}']")
+    click(dash_duo, '[id=\'{"name":"bollinger","type":"setups-ind"}\']')
     click(dash_duo, "#setups-create")
     dash_duo.wait_for_element("#setups-created", timeout=30)
     links = [
@@ -103,6 +103,7 @@ def test_create_a_setup_and_open_its_chart_tabs(dash_duo: Any, setups_app: Any) 
         dash_duo.driver.execute_script("window.open('about:blank', '_blank')")
         (fresh,) = [h for h in dash_duo.driver.window_handles if h != main]
         dash_duo.driver.switch_to.window(fresh)  # a new window: the URL loads alone
+        dash_duo.driver.set_window_size(1400, 900)
         dash_duo.driver.get(link)
         names = wait_until(
             lambda: {t["name"]: t["n"] for t in traces(dash_duo)},
@@ -118,7 +119,6 @@ def test_create_a_setup_and_open_its_chart_tabs(dash_duo: Any, setups_app: Any) 
         )
         assert dash_duo.find_element("#chart-tab-badge").text == "live"
         if n == 1:
-            dash_duo.driver.set_window_size(1400, 900)
             dash_duo.driver.save_screenshot(str(SHOTS / "chart_tab.png"))
         dash_duo.driver.close()
         dash_duo.driver.switch_to.window(main)
@@ -129,6 +129,7 @@ def test_create_a_setup_and_open_its_chart_tabs(dash_duo: Any, setups_app: Any) 
         timeout=30,
         what="the card's last signal",
     )
+    dash_duo.driver.execute_script("window.scrollTo(0, 0)")
     dash_duo.driver.save_screenshot(str(SHOTS / "setups.png"))
     dash_duo.wait_for_page(f"{base}/signals", timeout=30)
     dash_duo.wait_for_contains_text("#signals-grid", "Place order", timeout=30)
