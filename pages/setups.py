@@ -132,7 +132,8 @@ def layout(**_query: str) -> html.Div:
                 [form, html.Div(_setups(), id=LIST, className="setups-list")],
                 className="setups-grid",
             ),
-        ]
+        ],
+        className="setups-page",
     )
 
 

@@ -91,7 +91,8 @@ def layout(setup: str | None = None, strategy: str | None = None, **_q: str) -> 
                 className="signals-filters",
             ),
             make_signal_grid(GRID, rows),
-        ]
+        ],
+        className="signals-page",
     )
 
 

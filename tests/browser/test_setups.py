@@ -129,7 +129,8 @@ def test_create_a_setup_and_open_its_chart_tabs(dash_duo: Any, setups_app: Any) 
         timeout=30,
         what="the card's last signal",
     )
-    dash_duo.driver.execute_script("window.scrollTo(0, 0)")
+    dash_duo.wait_for_page(f"{base}/setups", timeout=30)  # from the top, list included
+    dash_duo.wait_for_contains_text("#setup-card-1", "last bar closed", timeout=30)
     dash_duo.driver.save_screenshot(str(SHOTS / "setups.png"))
     dash_duo.wait_for_page(f"{base}/signals", timeout=30)
     dash_duo.wait_for_contains_text("#signals-grid", "Place order", timeout=30)
