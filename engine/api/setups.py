@@ -79,12 +79,12 @@ class SignalQuery(Query):
     """Signal filters: setup, strategy, symbol, timeframe, bar time from ``since`` (ms),
     rows after ``after_id`` (live polling), newest first, at most ``limit``."""
 
-    setup_id: Annotated[QueryInt, Field(ge=0, le=999_999_999)] | None = absent()
+    setup_id: QueryInt = Field(-1, ge=-1, le=999_999_999, description="-1: all; 0: ad hoc")
     strategy: StrategyRef | None = absent()
     symbol: SymbolName | None = absent()
     timeframe: SetupTimeframe | None = absent()
-    since: Annotated[QueryInt, Field(ge=0)] | None = absent()
-    after_id: Annotated[QueryInt, Field(ge=0)] | None = absent()
+    since: QueryInt = Field(0, ge=0, le=10**15)
+    after_id: QueryInt = Field(0, ge=0, le=10**15)
     limit: QueryInt = Field(100, ge=1, le=1000)
 
 
@@ -239,7 +239,7 @@ def signals(services: Services, request: ApiRequest) -> ApiResponse:
     """``GET /api/signals``: stored signals, newest first."""
     q = request.valid(SignalQuery)
     rows = SetupStore(services.db).signals(
-        setup_id=q.setup_id,
+        setup_id=None if q.setup_id < 0 else q.setup_id,
         symbol=q.symbol,
         timeframe=q.timeframe,
         strategy=q.strategy,
