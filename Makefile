@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python -m benchmarks.bench_candles
 	$(BIN)/python -m benchmarks.bench_engine_load --runners 200 --rate 50 --seconds 20
 	$(BIN)/python -m benchmarks.bench_ui_callbacks
+	$(BIN)/python -m benchmarks.bench_chart
 	$(BIN)/python -m benchmarks.bench_soak 10
 	$(BIN)/python -m benchmarks.bench_api_load --runners 100 --clients 20 --seconds 30
 	$(BIN)/python -m benchmarks.bench_live_with_backtests --runners 50 --seconds 30 --compare-nice

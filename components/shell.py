@@ -17,6 +17,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("Backtest", "/backtest"),
     ("Optimize", "/optimize"),
     ("Setups", "/setups"),
+    ("Signals", "/signals"),
     ("Orders", "/orders"),
     ("Data", "/data"),
 )

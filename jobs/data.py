@@ -23,6 +23,7 @@ from engine.data.exchange import DownloadCancelled
 from engine.data.history import SIM
 from engine.errors import TradeSimError
 from engine.platform.settings import Settings
+from engine.setups.service import on_bars_added
 from engine.storage.collection_store import CollectionStore
 from engine.storage.db import make_engine
 from jobs.queue import RQJobQueue
@@ -168,6 +169,10 @@ def collect_job(
             last_error=result.get("error"),
             last_run_at=datetime.now(UTC),
         )
+        if result.get("bars_added") and current is not None:
+            # setups watching this series get their signals brought up to date
+            queue = RQJobQueue(current.connection)
+            on_bars_added(db, queue, job["source"], job["symbol"], job["timeframe"])
         if scheduled and updated is not None and current is not None:
             # the pending run is this one: schedule the next without cancelling it
             schedule(RQJobQueue(current.connection), store, {**updated, "scheduled_job_id": None})

@@ -12,6 +12,7 @@ from engine.api.openapi import OPENAPI_ROUTES
 from engine.api.robustness import ROBUSTNESS_ROUTES
 from engine.api.runners import RUNNER_ROUTES
 from engine.api.schema import NoQuery
+from engine.api.setups import SETUP_ROUTES
 from engine.api.strategies import STRATEGY_ROUTES
 from engine.api.sweeps import SWEEP_ROUTES
 from engine.platform.services import Services
@@ -48,4 +49,5 @@ ROUTES: list[Route] = [
     *ROBUSTNESS_ROUTES,
     *OPENAPI_ROUTES,
     *STRATEGY_ROUTES,
+    *SETUP_ROUTES,
 ]

@@ -362,3 +362,61 @@ class LookaheadCheck(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+SETUP_STATUSES = ("active", "paused", "stopped")
+SIGNAL_KINDS = ("BUY", "SELL", "HOLD")
+
+
+class TradingSetup(Base):
+    """A symbol watched on several timeframes with indicators and strategies; what it
+    scheduled (collection jobs it created) and how far its signals are computed."""
+
+    __tablename__ = "trading_setups"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in SETUP_STATUSES)})", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    symbol: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))
+    timeframes: Mapped[list[str]] = mapped_column(JSON)
+    indicators: Mapped[list[str]] = mapped_column(JSON)
+    """Indicator tokens such as ``sma_20``, ``rsi_14``, ``bollinger_20_2``."""
+    strategies: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    collection_ids: Mapped[list[int]] = mapped_column(JSON)
+    """The ``collection_jobs`` this setup created (pausing/deleting stops exactly these)."""
+    signal_state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """Per timeframe: ``{"from_ms": first bar used, "through_ms": last bar computed}``."""
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StrategySignal(Base):
+    """One entry/exit decision of a strategy at a bar: BUY/SELL, price, confidence and the
+    indicator values at that bar. ``setup_id`` 0 holds ad-hoc calculations."""
+
+    __tablename__ = "strategy_signals"
+    __table_args__ = (
+        UniqueConstraint("setup_id", "symbol", "timeframe", "time", "strategy"),
+        CheckConstraint(f"signal IN ({', '.join(repr(s) for s in SIGNAL_KINDS)})", name="signal"),
+        Index("ix_strategy_signals_time", "time"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    setup_id: Mapped[int] = mapped_column(Integer)
+    symbol: Mapped[str] = mapped_column(String(64))
+    timeframe: Mapped[str] = mapped_column(String(8))
+    time: Mapped[int] = mapped_column(BigInteger)
+    """Bar open time, epoch ms UTC."""
+    strategy: Mapped[str] = mapped_column(String(64))
+    signal: Mapped[str] = mapped_column(String(8))
+    action: Mapped[str] = mapped_column(String(16))
+    """``enter_long``, ``enter_short`` or ``exit`` (with ``reason`` saying why)."""
+    price: Mapped[float]
+    confidence: Mapped[float | None]
+    reason: Mapped[str] = mapped_column(Text)
+    indicators: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
