@@ -35,7 +35,9 @@ class Settings:
     default ``binanceus``, through ccxt; ``replay``: ``<SYMBOL>.csv`` files from
     ``TRADESIM_REPLAY_DIR``, resampled to the runner's timeframe; other symbols stay simulated),
     ``TRADESIM_MAX_QUEUED_BACKTESTS`` (backtests queued or running before the API answers 429,
-    default 20).
+    default 20), ``TRADESIM_PAPER_BALANCE`` (the paper account's starting balance, default
+    10000), ``TRADESIM_PAPER_COMMISSION`` (paper fills' commission rate on notional, default
+    0.001) and ``TRADESIM_PAPER_SLIPPAGE_BPS`` (paper market and stop fills' slippage, default 1).
     """
 
     data_dir: Path
@@ -54,6 +56,9 @@ class Settings:
     api_token: str | None = field(default=None, repr=False)
     web_threads: int = 32
     max_queued_backtests: int = 20
+    paper_balance: float = 10_000.0
+    paper_commission: float = 0.001
+    paper_slippage_bps: float = 1.0
 
     @property
     def user_strategy_dir(self) -> Path:
@@ -98,6 +103,9 @@ class Settings:
             api_token=env.get("TRADESIM_API_TOKEN") or None,
             web_threads=_number(env, "TRADESIM_WEB_THREADS", 32, 1, 256, int),
             max_queued_backtests=_number(env, "TRADESIM_MAX_QUEUED_BACKTESTS", 20, 1, 10_000, int),
+            paper_balance=_number(env, "TRADESIM_PAPER_BALANCE", 10_000.0, 1.0, 1e12),
+            paper_commission=_number(env, "TRADESIM_PAPER_COMMISSION", 0.001, 0.0, 0.1),
+            paper_slippage_bps=_number(env, "TRADESIM_PAPER_SLIPPAGE_BPS", 1.0, 0.0, 1000.0),
         )
 
 
