@@ -9,6 +9,7 @@ from engine.api.collection import COLLECTION_ROUTES
 from engine.api.core import ApiRequest, ApiResponse, Route, ok
 from engine.api.history import HISTORY_ROUTES
 from engine.api.openapi import OPENAPI_ROUTES
+from engine.api.orders import ORDER_ROUTES
 from engine.api.runners import RUNNER_ROUTES
 from engine.api.schema import NoQuery
 from engine.api.strategies import STRATEGY_ROUTES
@@ -44,4 +45,5 @@ ROUTES: list[Route] = [
     *BACKTEST_ROUTES,
     *OPENAPI_ROUTES,
     *STRATEGY_ROUTES,
+    *ORDER_ROUTES,
 ]

@@ -37,8 +37,10 @@ from engine.live.feeds import (
 from engine.live.keys import RECENT_BARS, Keys
 from engine.live.publisher import Publisher, trade_json
 from engine.live.runner import LiveRunner, RunnerConfig, RunnerStatus
+from engine.orders.desk import ORDER_TIMEFRAME, OrderDesk
 from engine.platform.settings import Settings
 from engine.storage.feed_store import FeedStore
+from engine.storage.order_store import OrderStore
 from engine.storage.runner_store import RunnerExists, RunnerRecord, RunnerStore
 from engine.strategy.instance import StrategySource
 from engine.strategy.store import StrategyStore
@@ -148,6 +150,13 @@ class TradingEngine:
         self.latencies: deque[float] = deque(maxlen=20_000)
         #: Set when runners were deleted: the loop then frees their memory (see main.py).
         self.released = False
+        #: The paper broker: fills orders on ticks and bars of ``ORDER_TIMEFRAME`` feeds.
+        self.orders = OrderDesk(
+            OrderStore(store.db),
+            settings,
+            quote=self._order_quote,
+            pause_runners=lambda: self._dispatch("pause_all", {}),
+        )
 
     # -- runners --------------------------------------------------------------------------
     def restore(self) -> None:
@@ -331,9 +340,16 @@ class TradingEngine:
             if time.perf_counter() - batch_started >= FLUSH_EVERY_S:
                 self.flush()  # keep bar -> snapshot latency low in long ticks
                 batch_started = time.perf_counter()
+        self.orders.on_tick()
         self._save_some()
         self._save_feeds()
         return processed
+
+    def _order_quote(self, symbol: str) -> Bar | None:
+        """The latest price orders on ``symbol`` see: its order feed's forming bar (the last
+        closed one when the feed has none), the feed opened when none is running."""
+        slot = self._feed(symbol, ORDER_TIMEFRAME)
+        return slot.feed.forming() or (slot.recent[-1] if slot.recent else None)
 
     def _save_some(self) -> None:
         """Save runners' state round-robin so each is saved about every SAVE_EVERY_S without
@@ -354,6 +370,7 @@ class TradingEngine:
         processed = 0
         self.publisher.bar(bar)
         slot.recent.append(bar)
+        self.orders.on_bar(bar)
         for runner_id in sorted(slot.subscribers):
             runner = self.runners[runner_id]
             outcome = runner.on_bar(bar)
@@ -444,6 +461,8 @@ class TradingEngine:
         }
         if name == "create":
             return self.create(args)
+        if name.startswith("orders."):
+            return self.orders.handle(name, args)
         if name in single:
             return self.set_status(_runner_id(args), single[name])
         if name == "delete":

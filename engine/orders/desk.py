@@ -58,6 +58,9 @@ class OrderDesk:
         self.marks: dict[str, Decimal] = {}
         self._ticked = 0.0
         self._marked = 0.0
+        if self.working and store.limits().kill_switch:  # engaged while the engine was down
+            for order_id in list(self.working):
+                self._cancel(order_id, "kill switch")
 
     def watched(self) -> set[str]:
         """Symbols with working orders or open positions (their feeds stay open)."""
@@ -163,8 +166,9 @@ class OrderDesk:
         return self._cancel(order.order_id, str(args.get("reason") or "cancelled by the user"))
 
     def _cancel(self, order_id: str, reason: str) -> dict[str, Any]:
-        order = self.working.pop(order_id)
-        return self.store.update(replace(order, status="cancelled"), reason).to_dict()
+        cancelled = self.store.update(replace(self.working[order_id], status="cancelled"), reason)
+        del self.working[order_id]
+        return cancelled.to_dict()
 
     def engage(self, reason: str) -> dict[str, Any]:
         """Kill switch: refuse new orders, cancel working ones, flatten positions, pause runners."""
@@ -264,8 +268,8 @@ class OrderDesk:
                 slippage_bps=self.slippage,
             )
             if price is not None:
-                self.working.pop(order.order_id)
                 self._fill(order, price, event.time_ms)
+                self.working.pop(order.order_id)
             elif order.time_in_force == "IOC":
                 self._cancel(order.order_id, "IOC: not filled by the first price after placing")
 
