@@ -11,7 +11,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from engine.api.core import ApiError, ApiRequest, ApiResponse, Route, ok
 from engine.api.schema import Body, NoQuery, PathParams, Query, QueryInt, SymbolName, absent
@@ -90,12 +90,20 @@ class OrderPath(PathParams):
 Limit = Annotated[float, Field(gt=0, le=1e15)] | None
 
 
+def _whole(value: Any) -> Any:
+    """JSON Schema's integers include ``3.0``: take it as 3."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Count = Annotated[int, Field(ge=1, le=100_000), BeforeValidator(_whole)]
+
+
 class RiskBody(Body):
     """New limits: a number sets one, ``null`` removes it, a field left out stays as it is."""
 
     max_order_notional: Limit = None
     max_position_notional: Limit = None
-    max_open_orders: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    max_open_orders: Count | None = None
     max_daily_loss: Limit = None
 
 

@@ -21,7 +21,7 @@ from engine.data.bars import Bar
 from engine.errors import CommandError
 from engine.orders.account import ZERO, apply_fill, fee_of
 from engine.orders.fills import PriceEvent, fill_price
-from engine.orders.model import OrderRequest, parse_request
+from engine.orders.model import OrderRequest, parse_request, parse_symbol
 from engine.orders.risk import Exposure, violation
 from engine.orders.views import daily_pnl
 from engine.platform.settings import Settings
@@ -73,6 +73,8 @@ class OrderDesk:
             return self.place(args)
         if name == "orders.cancel":
             return self.cancel(args)
+        if name == "orders.quote":
+            return self.last_price(str(args.get("symbol") or ""))
         if name == "orders.kill_switch":
             if args.get("engage") is True:
                 return self.engage(str(args.get("reason") or "engaged by the user"))
@@ -107,6 +109,14 @@ class OrderDesk:
         opened = self.store.update(replace(order, status="open"), "accepted")
         self.working[opened.order_id] = opened
         return opened.to_dict()
+
+    def last_price(self, symbol: str) -> dict[str, Any]:
+        """``{symbol, price, time}`` of the symbol's order feed (opened now if needed)."""
+        request_symbol = parse_symbol(symbol)
+        bar = self.quote(request_symbol)
+        if bar is None:
+            return {"symbol": request_symbol, "price": None, "time": None}
+        return {"symbol": request_symbol, "price": bar.close, "time": bar.timestamp}
 
     def _retry(self, request: OrderRequest, existing: OrderRecord | None) -> dict[str, Any]:
         assert existing is not None

@@ -151,6 +151,16 @@ def parse_request(args: dict[str, Any], *, live_enabled: bool = False) -> OrderR
     )
 
 
+def parse_symbol(symbol: str) -> str:
+    """A curated symbol's canonical name; CommandError ``validation`` naming body.symbol."""
+    try:
+        return get_symbol(symbol).symbol
+    except ConfigError as exc:
+        raise CommandError(
+            "validation", f"body.symbol {exc}", [{"field": "body.symbol", "message": str(exc)}]
+        ) from None
+
+
 def _decimal(value: Any, name: str, bad: Any, *, required: bool = False) -> Decimal | None:
     if value is None:
         if required:
