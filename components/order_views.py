@@ -98,14 +98,36 @@ def order_summary(body: Mapping[str, Any]) -> str:
 
 
 def make_confirmation(
-    body: Mapping[str, Any], notional: float | None, fee: float | None
+    body: Mapping[str, Any],
+    notional: float | None,
+    fee: float | None,
+    live_exchange: str | None = None,
 ) -> list[Any]:
-    """The dialog's content: the order in words, the estimate and the exact request body."""
+    """The dialog's content: the order in words, the estimate and the exact request body;
+    for a live order, a warning naming the exchange."""
+    badge = (
+        dbc.Badge(f"LIVE · {live_exchange}", color="danger", className="me-2")
+        if live_exchange
+        else dbc.Badge("PAPER", color="info", className="me-2")
+    )
+    warning = (
+        [
+            dbc.Alert(
+                f"This is a real order on {live_exchange}, with the account of the configured "
+                "API key. Tick the confirmation below to send it.",
+                color="danger",
+                className="py-2 small",
+            )
+        ]
+        if live_exchange
+        else []
+    )
     return [
+        *warning,
         html.H5(order_summary(body), className="mb-2"),
         html.Div(
             [
-                dbc.Badge("PAPER", color="info", className="me-2"),
+                badge,
                 f"estimated notional {money(notional)} · estimated fee {money(fee)}",
             ],
             className="mb-3",

@@ -54,6 +54,8 @@ STOP = f"{P}-stop-price"
 LIMIT_ROW = f"{P}-limit-row"
 STOP_ROW = f"{P}-stop-row"
 TIF = f"{P}-tif"
+MODE = f"{P}-mode"
+LIVE_OK = f"{P}-live-confirm"
 ESTIMATE = f"{P}-estimate"
 REVIEW = f"{P}-review"
 TICKET_MSG = f"{P}-ticket-message"
@@ -165,6 +167,7 @@ def _ticket(symbol: str, side: str, kind: str, quantity: float | None, price: fl
             ],
             className="g-2",
         ),
+        _mode_field(),
         _field("Quantity", dbc.Input(id=QUANTITY, type="number", min=0, value=quantity)),
         _field(
             "Limit price",
@@ -184,11 +187,39 @@ def _ticket(symbol: str, side: str, kind: str, quantity: float | None, price: fl
     ]
 
 
+def _mode_note() -> str:
+    settings = services().settings
+    if settings.live_trading:
+        return f"Paper orders fill against the live feed; live orders go to {settings.exchange_id}."
+    return "Orders fill against the live feed; live exchange orders are off."
+
+
+def _mode_field() -> Any:
+    """Paper, or live when it is enabled (hidden otherwise: every order is paper)."""
+    settings = services().settings
+    options = [{"label": "Paper", "value": "paper"}]
+    if settings.live_trading:
+        options.append({"label": f"Live on {settings.exchange_id}", "value": "live"})
+    select = dbc.Select(id=MODE, options=options, value="paper")
+    return _field("Mode", select, display="block" if settings.live_trading else "none")
+
+
 def _confirm_modal() -> dbc.Modal:
     return dbc.Modal(
         [
             dbc.ModalHeader(dbc.ModalTitle("Confirm order")),
-            dbc.ModalBody(id=CONFIRM_BODY),
+            dbc.ModalBody(
+                [
+                    html.Div(id=CONFIRM_BODY),
+                    dbc.Checkbox(
+                        id=LIVE_OK,
+                        value=False,
+                        label="I confirm a real order with real money",
+                        className="mt-2 text-danger",
+                        style={"display": "none"},
+                    ),
+                ]
+            ),
             dbc.ModalFooter(
                 [
                     dbc.Button("Back", id=BACK, color="secondary", className="me-2"),
@@ -271,10 +302,7 @@ def layout(
                 [
                     html.H3("Orders", className="mb-0 me-3"),
                     dbc.Badge("PAPER", color="info", className="me-2"),
-                    html.Span(
-                        "Orders fill against the live feed; live exchange orders are off.",
-                        className="text-muted small",
-                    ),
+                    html.Span(_mode_note(), className="text-muted small"),
                 ],
                 className="d-flex align-items-center mb-3",
             ),
@@ -424,6 +452,8 @@ def _body(
     Output(CONFIRM_BODY, "children"),
     Output(PENDING, "data"),
     Output(TICKET_MSG, "children", allow_duplicate=True),
+    Output(LIVE_OK, "style"),
+    Output(LIVE_OK, "value"),
     Input(REVIEW, "n_clicks"),
     State(SYMBOL, "value"),
     State(SIDE, "value"),
@@ -432,6 +462,7 @@ def _body(
     State(LIMIT, "value"),
     State(STOP, "value"),
     State(TIF, "value"),
+    State(MODE, "value"),
     prevent_initial_call=True,
 )
 def review(
@@ -443,21 +474,40 @@ def review(
     limit: float | None,
     stop: float | None,
     tif: str,
+    mode: str,
 ) -> tuple[Any, ...]:
-    """Check the ticket and open the confirmation with the exact request body."""
+    """Check the ticket and open the confirmation with the exact request body (a live order
+    also needs its second confirmation ticked)."""
     body = _body(symbol, side, kind, quantity, limit, stop, tif)
+    if mode == "live":
+        body["mode"] = "live"
+    hidden = {"display": "none"}
     try:
         orders_api.PlaceOrderBody.model_validate(body)
-        parse_request(body)
+        parse_request(body, live_enabled=services().settings.live_trading)
     except ValidationError as exc:
         text = "; ".join(f"{p['field']} {p['message']}" for p in problems(exc, "body"))
-        return False, no_update, None, dbc.Alert(text, color="danger", className="py-2 small")
+        alert = dbc.Alert(text, color="danger", className="py-2 small")
+        return False, no_update, None, alert, hidden, False
     except TradeSimError as exc:
-        return False, no_update, None, dbc.Alert(str(exc), color="danger", className="py-2 small")
+        alert = dbc.Alert(str(exc), color="danger", className="py-2 small")
+        return False, no_update, None, alert, hidden, False
     reference = limit if kind == "limit" else stop if kind == "stop" else _last_price(symbol, True)
     notional = None if reference is None or quantity is None else float(reference) * quantity
     fee = None if notional is None else notional * services().settings.paper_commission
-    return True, make_confirmation(body, notional, fee), body, None
+    exchange = services().settings.exchange_id if mode == "live" else None
+    shown = {"display": "block"} if exchange else hidden
+    return True, make_confirmation(body, notional, fee, exchange), body, None, shown, False
+
+
+@callback(
+    Output(SEND, "disabled"),
+    Input(LIVE_OK, "value"),
+    Input(PENDING, "data"),
+)
+def second_confirmation(ticked: bool, body: Any) -> bool:
+    """A live order is sent only once its second confirmation is ticked."""
+    return bool(body and body.get("mode") == "live" and not ticked)
 
 
 @callback(

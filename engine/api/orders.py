@@ -118,7 +118,9 @@ class KillSwitchBody(Body):
 def place_order(services: Services, request: ApiRequest) -> ApiResponse:
     """Check the order, then have the engine store and open it (or reject it, with why)."""
     body = request.valid(PlaceOrderBody).model_dump(exclude_none=True)
-    parse_request(body, live_enabled=False)  # 400 naming the field, engine or not
+    settings = services.settings
+    live = settings.live_trading and bool(settings.exchange_api_key and settings.exchange_secret)
+    parse_request(body, live_enabled=live)  # 400 naming the field, engine or not
     order = services.engine.command("orders.place", **body)
     return ok(order, 201)
 
@@ -172,6 +174,11 @@ def get_account(services: Services, request: ApiRequest) -> ApiResponse:
     """The paper account: cash, equity, P&L and positions."""
     balance = Decimal(repr(services.settings.paper_balance))
     return ok(account_view(OrderStore(services.db), balance))
+
+
+def get_live_account(services: Services, request: ApiRequest) -> ApiResponse:
+    """The live exchange's balances (400 while live trading is off; keys never shown)."""
+    return ok(services.engine.command("orders.live_account"))
 
 
 def get_risk(services: Services, request: ApiRequest) -> ApiResponse:
@@ -264,6 +271,15 @@ ORDER_ROUTES: list[Route] = [
         "The paper account: cash, equity, P&L, positions",
         query=NoQuery,
         data=dict[str, Any],
+    ),
+    Route(
+        "/api/trading/live-account",
+        ("GET",),
+        get_live_account,
+        "The live exchange account's balances (400 unless live trading is enabled)",
+        query=NoQuery,
+        data=dict[str, Any],
+        errors=(400, 503),
     ),
     Route(
         "/api/trading/risk",

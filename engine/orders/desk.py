@@ -18,8 +18,9 @@ from decimal import Decimal
 from typing import Any
 
 from engine.data.bars import Bar
-from engine.errors import CommandError
+from engine.errors import CommandError, ConfigError
 from engine.orders.account import ZERO, apply_fill, fee_of
+from engine.orders.exchange import ExchangeAnswer, ExchangeBroker
 from engine.orders.fills import PriceEvent, fill_price
 from engine.orders.model import OrderRequest, parse_request, parse_symbol
 from engine.orders.risk import Exposure, violation
@@ -30,6 +31,7 @@ from engine.storage.order_store import DuplicateOrder, FillRecord, OrderRecord, 
 ORDER_TIMEFRAME = "1m"
 TICK_EVERY_S = 0.1
 MARKS_EVERY_S = 1.0
+LIVE_POLL_S = 2.0
 Quote = Callable[[str], Bar | None]
 """symbol -> the latest bar of its order feed (forming if the feed has one), or None."""
 
@@ -45,6 +47,7 @@ class OrderDesk:
         quote: Quote,
         pause_runners: Callable[[], Any] = lambda: [],
         clock: Callable[[], float] = time.monotonic,
+        live: ExchangeBroker | None = None,
     ) -> None:
         self.store = store
         self.quote = quote
@@ -53,13 +56,23 @@ class OrderDesk:
         self.balance = Decimal(repr(settings.paper_balance))
         self.commission = Decimal(repr(settings.paper_commission))
         self.slippage = Decimal(repr(settings.paper_slippage_bps))
-        self.working: dict[str, OrderRecord] = {o.order_id: o for o in store.open_orders()}
+        stored = store.open_orders()
+        self.working: dict[str, OrderRecord] = {o.order_id: o for o in stored if o.mode == "paper"}
+        #: Live orders the exchange holds (polled every LIVE_POLL_S; never filled by the feed).
+        self.live_working = {o.order_id: o for o in stored if o.mode == "live"}
+        self.live, self.live_problem = live, None
+        if live is None and settings.live_trading:
+            try:
+                self.live = ExchangeBroker.from_settings(settings)
+            except ConfigError as exc:
+                self.live_problem = str(exc)
+        self._polled = 0.0
         self.held = {p.symbol for p in store.positions()}
         self.marks: dict[str, Decimal] = {}
         self._ticked = 0.0
         self._marked = 0.0
         if self.working and store.limits().kill_switch:  # engaged while the engine was down
-            for order_id in list(self.working):
+            for order_id in [*self.working, *self.live_working]:
                 self._cancel(order_id, "kill switch")
 
     def watched(self) -> set[str]:
@@ -75,6 +88,8 @@ class OrderDesk:
             return self.cancel(args)
         if name == "orders.quote":
             return self.last_price(str(args.get("symbol") or ""))
+        if name == "orders.live_account":
+            return self.live_account()
         if name == "orders.kill_switch":
             if args.get("engage") is True:
                 return self.engage(str(args.get("reason") or "engaged by the user"))
@@ -85,7 +100,7 @@ class OrderDesk:
 
     def place(self, args: dict[str, Any]) -> dict[str, Any]:
         """Check, store and open an order (or store it rejected, with the reason)."""
-        request = parse_request(args)
+        request = parse_request(args, live_enabled=self.live is not None)
         existing = self.store.by_client_id(request.client_order_id)
         if existing is not None:
             return self._retry(request, existing)
@@ -106,9 +121,52 @@ class OrderDesk:
         reason = self._refusal(request, price)
         if reason is not None:
             return self.store.update(replace(order, status="rejected"), reason).to_dict()
+        if order.mode == "live":
+            return self._submit_live(order)
         opened = self.store.update(replace(order, status="open"), "accepted")
         self.working[opened.order_id] = opened
         return opened.to_dict()
+
+    def live_account(self) -> dict[str, Any]:
+        """The live exchange's balances (CommandError validation when live trading is off)."""
+        if self.live is None:
+            raise CommandError("validation", self.live_problem or "live trading is off")
+        return {"exchange": self.live.exchange_id, "balances": self.live.balance()}
+
+    def _submit_live(self, order: OrderRecord) -> dict[str, Any]:
+        assert self.live is not None
+        answer = self.live.submit(order)
+        return self._apply_live(order, answer).to_dict()
+
+    def _apply_live(self, order: OrderRecord, answer: ExchangeAnswer) -> OrderRecord:
+        """Store what the exchange said about a live order (a fill as a fill row)."""
+        exchange_id = answer.exchange_order_id or order.exchange_order_id
+        if answer.status == "filled" and answer.average is not None:
+            fill = FillRecord(
+                order_id=order.order_id,
+                time=datetime.now(UTC),
+                symbol=order.symbol,
+                side=order.side,
+                price=answer.average,
+                quantity=answer.filled or order.quantity,
+                fee=answer.fee,
+                realized_pnl=ZERO,
+            )
+            done = self.store.fill(replace(order, exchange_order_id=exchange_id), fill)
+            self.live_working.pop(order.order_id, None)
+            return done
+        status = answer.status
+        same = (order.status, order.exchange_order_id, order.reason)
+        if same == (status, exchange_id, answer.reason):
+            return order
+        changed = self.store.update(
+            replace(order, status=status, exchange_order_id=exchange_id), answer.reason
+        )
+        if status in ("open", "pending"):
+            self.live_working[order.order_id] = changed
+        else:
+            self.live_working.pop(order.order_id, None)
+        return changed
 
     def last_price(self, symbol: str) -> dict[str, Any]:
         """``{symbol, price, time}`` of the symbol's order feed (opened now if needed)."""
@@ -139,7 +197,7 @@ class OrderDesk:
         position = self.store.position(request.symbol)
         signed = request.quantity if request.side == "buy" else -request.quantity
         after = position.quantity + signed
-        if request.side == "buy" and notional + fee > account.cash:
+        if request.mode == "paper" and request.side == "buy" and notional + fee > account.cash:
             return (
                 f"insufficient paper balance: the order needs {notional + fee:,.2f} "
                 f"(notional + fee) and the cash is {account.cash:,.2f}"
@@ -148,7 +206,7 @@ class OrderDesk:
             notional=notional,
             position_after_notional=abs(after) * reference,
             grows_position=abs(after) > abs(position.quantity),
-            open_orders=len(self.working),
+            open_orders=len(self.working) + len(self.live_working),
             daily_pnl=daily_pnl(self.store, self.store.positions(), self.marks),
         )
         return violation(limits, exposure)
@@ -168,6 +226,8 @@ class OrderDesk:
             raise CommandError("validation", "body.order_id or body.client_order_id is required")
         if order is None:
             raise CommandError("not_found", f"no order '{order_id or client_id}'")
+        if order.order_id in self.live_working:
+            return self._cancel_live(order.order_id)
         if order.order_id not in self.working:
             raise CommandError(
                 "conflict",
@@ -175,7 +235,19 @@ class OrderDesk:
             )
         return self._cancel(order.order_id, str(args.get("reason") or "cancelled by the user"))
 
+    def _cancel_live(self, order_id: str) -> dict[str, Any]:
+        assert self.live is not None
+        order = self.live_working[order_id]
+        answer = self.live.cancel(order)
+        if answer.status != "cancelled":
+            raise CommandError(
+                "conflict", f"{self.live.exchange_id} did not cancel it: {answer.reason}"
+            )
+        return self._apply_live(order, answer).to_dict()
+
     def _cancel(self, order_id: str, reason: str) -> dict[str, Any]:
+        if order_id in self.live_working and self.live is not None:
+            return self._cancel_live(order_id)
         cancelled = self.store.update(replace(self.working[order_id], status="cancelled"), reason)
         del self.working[order_id]
         return cancelled.to_dict()
@@ -191,9 +263,12 @@ class OrderDesk:
                 kill_switch_reason=reason,
             )
         )
-        cancelled = [
-            self._cancel(order_id, "kill switch")["order_id"] for order_id in list(self.working)
-        ]
+        cancelled, not_cancelled = [], []
+        for order_id in [*self.working, *self.live_working]:
+            try:
+                cancelled.append(self._cancel(order_id, "kill switch")["order_id"])
+            except CommandError as exc:  # the exchange refused: say so, carry on
+                not_cancelled.append({"order_id": order_id, "reason": exc.message})
         flattened, left = [], []
         for position in self.store.positions():
             bar = self.quote(position.symbol)
@@ -206,6 +281,7 @@ class OrderDesk:
             "kill_switch": True,
             "reason": reason,
             "cancelled": cancelled,
+            "not_cancelled": not_cancelled,
             "flattened": flattened,
             "not_flattened": left,
             "paused": paused,
@@ -251,6 +327,12 @@ class OrderDesk:
             if bar is not None:
                 self.marks[symbol] = Decimal(repr(bar.close))
                 self._evaluate(symbol, PriceEvent.tick(bar))
+        if self.live is not None and self.live_working and now - self._polled >= LIVE_POLL_S:
+            self._polled = now
+            for order in list(self.live_working.values()):
+                answer = self.live.refresh(order)
+                if answer.exchange_order_id is not None:  # an error answer changes nothing
+                    self._apply_live(order, answer)
         if now - self._marked >= MARKS_EVERY_S:
             self._marked = now
             self.store.set_marks({s: p for s, p in self.marks.items() if s in self.held})

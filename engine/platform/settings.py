@@ -37,7 +37,9 @@ class Settings:
     ``TRADESIM_MAX_QUEUED_BACKTESTS`` (backtests queued or running before the API answers 429,
     default 20), ``TRADESIM_PAPER_BALANCE`` (the paper account's starting balance, default
     10000), ``TRADESIM_PAPER_COMMISSION`` (paper fills' commission rate on notional, default
-    0.001) and ``TRADESIM_PAPER_SLIPPAGE_BPS`` (paper market and stop fills' slippage, default 1).
+    0.001) and ``TRADESIM_PAPER_SLIPPAGE_BPS`` (paper market and stop fills' slippage, default 1);
+    ``TRADESIM_LIVE_TRADING=1`` with ``TRADESIM_EXCHANGE_API_KEY`` and
+    ``TRADESIM_EXCHANGE_SECRET`` enables live orders on ``TRADESIM_EXCHANGE`` (off by default).
     """
 
     data_dir: Path
@@ -59,6 +61,9 @@ class Settings:
     paper_balance: float = 10_000.0
     paper_commission: float = 0.001
     paper_slippage_bps: float = 1.0
+    live_trading: bool = False
+    exchange_api_key: str | None = field(default=None, repr=False)
+    exchange_secret: str | None = field(default=None, repr=False)
 
     @property
     def user_strategy_dir(self) -> Path:
@@ -106,6 +111,9 @@ class Settings:
             paper_balance=_number(env, "TRADESIM_PAPER_BALANCE", 10_000.0, 1.0, 1e12),
             paper_commission=_number(env, "TRADESIM_PAPER_COMMISSION", 0.001, 0.0, 0.1),
             paper_slippage_bps=_number(env, "TRADESIM_PAPER_SLIPPAGE_BPS", 1.0, 0.0, 1000.0),
+            live_trading=_choice(env, "TRADESIM_LIVE_TRADING", "0", ("0", "1")) == "1",
+            exchange_api_key=env.get("TRADESIM_EXCHANGE_API_KEY") or None,
+            exchange_secret=env.get("TRADESIM_EXCHANGE_SECRET") or None,
         )
 
 

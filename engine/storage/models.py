@@ -304,6 +304,8 @@ class Order(Base):
     signal_id: Mapped[str | None] = mapped_column(String(64))
     armed_after_ms: Mapped[int | None] = mapped_column(BigInteger)
     """Open time of the bar forming when it was placed: only later bars can fill it."""
+    exchange_order_id: Mapped[str | None] = mapped_column(String(64))
+    """The exchange's id of a live order."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

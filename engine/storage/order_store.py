@@ -56,6 +56,7 @@ class OrderRecord:
     armed_after_ms: int | None
     created_at: datetime
     updated_at: datetime
+    exchange_order_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (money as numbers, times ISO-8601 UTC)."""
@@ -157,9 +158,14 @@ class OrderStore:
         return changed
 
     def fill(
-        self, order: OrderRecord, fill: FillRecord, account: AccountRecord, position: PositionRecord
+        self,
+        order: OrderRecord,
+        fill: FillRecord,
+        account: AccountRecord | None = None,
+        position: PositionRecord | None = None,
     ) -> OrderRecord:
-        """Mark ``order`` filled by ``fill`` and store the account and position it produced."""
+        """Mark ``order`` filled by ``fill`` and store the paper account and position it
+        produced (None for a live fill: the exchange holds that account)."""
         now = fill.time
         filled = replace(
             order,
@@ -173,6 +179,8 @@ class OrderStore:
             conn.execute(_by_id(order.order_id).values(**_mutable(filled)))
             _event(conn, order.order_id, "filled", f"filled at {fill.price:f}", now)
             conn.execute(_FILLS.insert().values(**asdict(fill)))
+            if account is None or position is None:
+                return filled
             conn.execute(
                 _ACCOUNTS.update()
                 .where(_ACCOUNTS.c.account_id == PAPER)
@@ -343,7 +351,15 @@ def _event(
 
 
 def _mutable(order: OrderRecord) -> dict[str, Any]:
-    keep = ("status", "reason", "filled_quantity", "avg_fill_price", "fee", "updated_at")
+    keep = (
+        "status",
+        "reason",
+        "filled_quantity",
+        "avg_fill_price",
+        "fee",
+        "updated_at",
+        "exchange_order_id",
+    )
     return {k: getattr(order, k) for k in keep}
 
 

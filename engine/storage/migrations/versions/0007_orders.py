@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(32), nullable=False),
         sa.Column("signal_id", sa.String(64), nullable=True),
         sa.Column("armed_after_ms", sa.BigInteger(), nullable=True),
+        sa.Column("exchange_order_id", sa.String(64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("order_id", name=op.f("pk_orders")),
