@@ -177,7 +177,7 @@ def get_account(services: Services, request: ApiRequest) -> ApiResponse:
 
 
 def get_live_account(services: Services, request: ApiRequest) -> ApiResponse:
-    """The live exchange's balances (400 while live trading is off; keys never shown)."""
+    """The live exchange's balances (409 while live trading is off; keys never shown)."""
     return ok(services.engine.command("orders.live_account"))
 
 
@@ -276,10 +276,10 @@ ORDER_ROUTES: list[Route] = [
         "/api/trading/live-account",
         ("GET",),
         get_live_account,
-        "The live exchange account's balances (400 unless live trading is enabled)",
+        "The live exchange account's balances (409 unless live trading is enabled)",
         query=NoQuery,
         data=dict[str, Any],
-        errors=(400, 503),
+        errors=(409, 503),
     ),
     Route(
         "/api/trading/risk",

@@ -128,9 +128,10 @@ class OrderDesk:
         return opened.to_dict()
 
     def live_account(self) -> dict[str, Any]:
-        """The live exchange's balances (CommandError validation when live trading is off)."""
+        """The live exchange's balances (CommandError conflict when live trading is off)."""
         if self.live is None:
-            raise CommandError("validation", self.live_problem or "live trading is off")
+            off = "live trading is off: set TRADESIM_LIVE_TRADING=1 and the exchange keys"
+            raise CommandError("conflict", self.live_problem or off)
         return {"exchange": self.live.exchange_id, "balances": self.live.balance()}
 
     def _submit_live(self, order: OrderRecord) -> dict[str, Any]:
