@@ -155,7 +155,7 @@ class TradingEngine:
             OrderStore(store.db),
             settings,
             quote=self._order_quote,
-            pause_runners=lambda: self._dispatch("pause_all", {}),
+            pause_runners=self._pause_running,
         )
 
     # -- runners --------------------------------------------------------------------------
@@ -344,6 +344,12 @@ class TradingEngine:
         self._save_some()
         self._save_feeds()
         return processed
+
+    def _pause_running(self) -> list[str]:
+        """The kill switch's ``pause_all`` of the running runners (stopped ones and those in
+        error keep their status); their ids."""
+        ids = [i for i, r in sorted(self.runners.items()) if r.status is RunnerStatus.RUNNING]
+        return list(self._dispatch("pause_all", {"runner_ids": ids})) if ids else []
 
     def _order_quote(self, symbol: str) -> Bar | None:
         """The latest price orders on ``symbol`` see: its order feed's forming bar (the last

@@ -10,12 +10,15 @@ database at once (``OrderStore``); a restarted engine picks the working orders u
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+
+import sqlalchemy as sa
 
 from engine.data.bars import Bar
 from engine.errors import CommandError, ConfigError
@@ -81,7 +84,15 @@ class OrderDesk:
 
     # -- commands -------------------------------------------------------------------------
     def handle(self, name: str, args: dict[str, Any]) -> Any:
-        """Run one ``orders.*`` command."""
+        """Run one ``orders.*`` command (a database error is a refusal, not a crash)."""
+        try:
+            return self._handle(name, args)
+        except sa.exc.SQLAlchemyError as exc:
+            raise CommandError(
+                "conflict", f"the orders database did not answer ({exc}); check and retry"
+            ) from None
+
+    def _handle(self, name: str, args: dict[str, Any]) -> Any:
         if name == "orders.place":
             return self.place(args)
         if name == "orders.cancel":
@@ -318,7 +329,15 @@ class OrderDesk:
     # -- prices ---------------------------------------------------------------------------
     def on_tick(self) -> None:
         """Evaluate working orders against each watched symbol's latest price (at most every
-        TICK_EVERY_S) and store the positions' marks (every MARKS_EVERY_S)."""
+        TICK_EVERY_S), poll live orders and store the positions' marks (every MARKS_EVERY_S).
+        A database error is reported and retried on the next tick, never raised into the
+        engine's loop (working orders change only once their change is stored)."""
+        try:
+            self._tick()
+        except sa.exc.SQLAlchemyError as exc:
+            print(f"orders: database error, retrying: {exc}", file=sys.stderr, flush=True)
+
+    def _tick(self) -> None:
         now = self.clock()
         if now - self._ticked < TICK_EVERY_S:
             return
@@ -343,7 +362,10 @@ class OrderDesk:
         if bar.timeframe != ORDER_TIMEFRAME or bar.symbol not in self.watched():
             return
         self.marks[bar.symbol] = Decimal(repr(bar.close))
-        self._evaluate(bar.symbol, PriceEvent.of_bar(bar))
+        try:
+            self._evaluate(bar.symbol, PriceEvent.of_bar(bar))
+        except sa.exc.SQLAlchemyError as exc:
+            print(f"orders: database error on a bar, retrying: {exc}", file=sys.stderr, flush=True)
 
     def _evaluate(self, symbol: str, event: PriceEvent) -> None:
         """Fill what ``event`` fills; IOC orders not filled by their first event are cancelled.

@@ -131,6 +131,9 @@ def test_kill_switch_cancels_flattens_pauses_runners_and_refuses_orders(api):
         json={"runner_id": "eth-ema", "symbol": SYMBOL, "strategy_name": "ema_crossover"},
     )
     assert created.status_code == 201
+    stopped = {"runner_id": "eth-rsi", "symbol": SYMBOL, "strategy_name": "rsi_mean_reversion"}
+    assert api.post("/api/runners", json=stopped).status_code == 201
+    assert data(api.post("/api/runners/eth-rsi/stop"))["status"] == "stopped"
     bought = data(place(api))
     wait_for(lambda: order(api, bought["order_id"])["status"] == "filled", what="fill")
     resting = data(place(api, type="limit", limit_price=1.0))
@@ -138,6 +141,7 @@ def test_kill_switch_cancels_flattens_pauses_runners_and_refuses_orders(api):
     assert engaged["cancelled"] == [resting["order_id"]]
     assert engaged["paused"] == ["eth-ema"] and len(engaged["flattened"]) == 1
     assert data(api.get("/api/runners/eth-ema"))["status"] == "paused"
+    assert data(api.get("/api/runners/eth-rsi"))["status"] == "stopped"  # left as it was
     assert data(api.get("/api/trading/account"))["positions"] == []
     assert data(api.get("/api/trading/risk"))["kill_switch"] is True
     refused = data(place(api))
