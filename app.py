@@ -253,7 +253,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = Settings.from_env()
-        secrets = (settings.api_token, url_password(settings.redis_url))
+        secrets = (
+            settings.api_token,
+            url_password(settings.redis_url),
+            settings.exchange_api_key,
+            settings.exchange_secret,
+        )
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         install_log_masking(secrets)
         check_exposure(settings.host, settings.api_token)

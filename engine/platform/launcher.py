@@ -70,10 +70,17 @@ def child_env(settings: Settings, redis_url: str) -> dict[str, str]:
         TRADESIM_KEY_PREFIX=settings.key_prefix,
         TRADESIM_SIM_SPEED=str(settings.sim_speed),
         TRADESIM_WEB_THREADS=str(settings.web_threads),
+        TRADESIM_PAPER_BALANCE=repr(settings.paper_balance),
+        TRADESIM_PAPER_COMMISSION=repr(settings.paper_commission),
+        TRADESIM_PAPER_SLIPPAGE_BPS=repr(settings.paper_slippage_bps),
+        TRADESIM_LIVE_TRADING="1" if settings.live_trading else "0",
         PYTHONUNBUFFERED="1",
     )
     if settings.api_token:
         env["TRADESIM_API_TOKEN"] = settings.api_token
+    if settings.exchange_api_key and settings.exchange_secret:
+        env["TRADESIM_EXCHANGE_API_KEY"] = settings.exchange_api_key
+        env["TRADESIM_EXCHANGE_SECRET"] = settings.exchange_secret
     return env
 
 
