@@ -156,8 +156,8 @@ def _ticket(symbol: str, side: str, kind: str, quantity: float | None, price: fl
                         dbc.Select(
                             id=TIF,
                             options=[
-                                {"label": "GTC (until cancelled)", "value": "GTC"},
-                                {"label": "IOC (now or cancel)", "value": "IOC"},
+                                {"label": "GTC", "value": "GTC"},
+                                {"label": "IOC", "value": "IOC"},
                             ],
                             value="GTC",
                         ),
