@@ -45,6 +45,7 @@ bench: install
 	$(BIN)/python -m benchmarks.bench_soak 10
 	$(BIN)/python -m benchmarks.bench_api_load --runners 100 --clients 20 --seconds 30
 	$(BIN)/python -m benchmarks.bench_live_with_backtests --runners 50 --seconds 30 --compare-nice
+	$(BIN)/python -m benchmarks.bench_order_fill --orders 40
 
 # `make run PORT=8060 HOST=127.0.0.1` (both optional; a HOST beyond loopback needs
 # TRADESIM_API_TOKEN in the environment).

@@ -16,11 +16,18 @@ from typing import Any
 from urllib.parse import quote
 
 import dash
-from dash import Input, Output
+from dash import Input, Output, no_update
 from flask import Flask, Response, redirect, request
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
-from components.shell import SHELL_INTERVAL, SHELL_STATUS, engine_status_badge, make_shell
+from components.order_views import make_kill_banner
+from components.shell import (
+    SHELL_BANNER,
+    SHELL_INTERVAL,
+    SHELL_STATUS,
+    engine_status_badge,
+    make_shell,
+)
 from engine.api import ROUTES
 from engine.api.core import MAX_UPLOAD_BYTES, ApiResponse, error, json_text
 from engine.api.dispatch import Dispatcher, HttpRequest
@@ -70,6 +77,9 @@ def create_app(services: Services) -> dash.Dash:
     # registered per app: a module-level dash.callback would go to the first app only
     app.callback(Output(SHELL_STATUS, "children"), Input(SHELL_INTERVAL, "n_intervals"))(
         _engine_status
+    )
+    app.callback(Output(SHELL_BANNER, "children"), Input(SHELL_INTERVAL, "n_intervals"))(
+        _kill_banner
     )
     app.layout = make_shell
     return app
@@ -237,6 +247,17 @@ def shared_listener(host: str, port: int) -> socket.socket:
     return listener
 
 
+def _kill_banner(_n: int | None) -> Any:
+    from engine.storage.order_store import OrderStore
+    from pages._services import services
+
+    try:
+        limits = OrderStore(services().db).limits()
+    except Exception:  # a database hiccup hides the banner for one refresh, never errors
+        return no_update
+    return make_kill_banner(limits.to_dict())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve the web app with waitress on Settings.host:port (needs REDIS_URL)."""
     from waitress import serve
@@ -246,7 +267,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = Settings.from_env()
-        secrets = (settings.api_token, url_password(settings.redis_url))
+        secrets = (
+            settings.api_token,
+            url_password(settings.redis_url),
+            settings.exchange_api_key,
+            settings.exchange_secret,
+        )
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         install_log_masking(secrets)
         check_exposure(settings.host, settings.api_token)

@@ -10,6 +10,7 @@ from dash import dcc, html
 
 SHELL_STATUS = "shell-engine-status"
 SHELL_INTERVAL = "shell-interval"
+SHELL_BANNER = "shell-kill-banner"
 
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("Runners", "/"),
@@ -79,6 +80,7 @@ def make_shell() -> html.Div:
     return html.Div(
         [
             make_navbar(),
+            html.Div(id=SHELL_BANNER, className="shell-banner"),
             dbc.Container(dash.page_container, fluid=True, className="page-body"),
             dcc.Interval(id=SHELL_INTERVAL, interval=3_000),
         ]

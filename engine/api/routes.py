@@ -9,6 +9,7 @@ from engine.api.collection import COLLECTION_ROUTES
 from engine.api.core import ApiRequest, ApiResponse, Route, ok
 from engine.api.history import HISTORY_ROUTES
 from engine.api.openapi import OPENAPI_ROUTES
+from engine.api.orders import ORDER_ROUTES
 from engine.api.robustness import ROBUSTNESS_ROUTES
 from engine.api.runners import RUNNER_ROUTES
 from engine.api.schema import NoQuery
@@ -50,4 +51,5 @@ ROUTES: list[Route] = [
     *OPENAPI_ROUTES,
     *STRATEGY_ROUTES,
     *SETUP_ROUTES,
+    *ORDER_ROUTES,
 ]

@@ -101,6 +101,14 @@ class EngineClient:
                 bars.append(tick)
         return bars
 
+    def last_price(self, symbol: str, timeframe: str = "1m") -> dict[str, Any] | None:
+        """The feed's bar forming now (else its newest closed bar), or None without a feed."""
+        tick = _loads(self.redis.get(self.keys.forming(symbol, timeframe)))
+        if tick is not None:
+            return dict(tick)
+        newest = self._list(self.keys.bars(symbol, timeframe), 1)
+        return newest[0] if newest else None
+
     def events(
         self,
         after: str = "0-0",

@@ -44,8 +44,10 @@ from engine.live.hosts import Blame, HostFailed, LocalHost, ProcessHost
 from engine.live.keys import RECENT_BARS, Keys
 from engine.live.publisher import Publisher
 from engine.live.runner import LiveRunner, RunnerConfig, RunnerStatus
+from engine.orders.desk import ORDER_TIMEFRAME, OrderDesk
 from engine.platform.settings import Settings
 from engine.storage.feed_store import FeedStore
+from engine.storage.order_store import OrderStore
 from engine.storage.runner_store import RunnerRecord, RunnerStore
 from engine.strategy.instance import StrategySource
 from engine.strategy.store import StrategyStore
@@ -165,6 +167,13 @@ class TradingEngine:
         #: False until the stored runners are restored: no heartbeat before (no command is
         #: sent to an engine whose hosts are still starting).
         self.online = False
+        #: The paper broker: fills orders on ticks and bars of ``ORDER_TIMEFRAME`` feeds.
+        self.orders = OrderDesk(
+            OrderStore(store.db),
+            settings,
+            quote=self._order_quote,
+            pause_runners=self._pause_running,
+        )
 
     @property
     def local_runners(self) -> dict[str, LiveRunner]:
@@ -504,6 +513,7 @@ class TradingEngine:
             if time.perf_counter() - batch_started >= FLUSH_EVERY_S:
                 self.flush()  # bars go out while the tick goes on
                 batch_started = time.perf_counter()
+        self.orders.on_tick()
         self.flush()
         self._save_feeds()
         processed = 0
@@ -515,8 +525,27 @@ class TradingEngine:
         """Publish a bar of a feed and hand it to every host with runners on that feed."""
         self.publisher.bar(bar)
         slot.recent.append(bar)
+        self.orders.on_bar(bar)
         for index in sorted(slot.hosts):
             self.hosts[index].queue(bar, time.monotonic() if produced is None else produced)
+
+    def _pause_running(self) -> list[str]:
+        """The kill switch's ``pause_all`` of the running runners (stopped ones and those in
+        error keep their status, as their snapshots show); their ids."""
+        ids = sorted(self.runners)
+        raw = self.redis.mget([self.keys.snapshot(i) for i in ids]) if ids else []
+        running = [
+            rid
+            for rid, text in zip(ids, raw, strict=True)
+            if text is not None and json.loads(text).get("status") == RunnerStatus.RUNNING.value
+        ]
+        return list(self._dispatch("pause_all", {"runner_ids": running})) if running else []
+
+    def _order_quote(self, symbol: str) -> Bar | None:
+        """The latest price orders on ``symbol`` see: its order feed's forming bar (the last
+        closed one when the feed has none), the feed opened when none is running."""
+        slot = self._feed(symbol, ORDER_TIMEFRAME)
+        return slot.feed.forming() or (slot.recent[-1] if slot.recent else None)
 
     def flush(self) -> None:
         """Send this tick's Redis writes and the hosts' bars; collect their replies."""
@@ -577,6 +606,8 @@ class TradingEngine:
         }
         if name == "create":
             return self.create(args)
+        if name.startswith("orders."):
+            return self.orders.handle(name, args)
         if name in single:
             return self.set_status(_runner_id(args), single[name])
         if name == "delete":

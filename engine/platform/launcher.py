@@ -73,10 +73,17 @@ def child_env(settings: Settings, redis_url: str) -> dict[str, str]:
         TRADESIM_RUNNER_HOSTS=str(settings.runner_hosts),
         TRADESIM_BAR_DEADLINE_MS=str(settings.bar_deadline_ms),
         TRADESIM_LOAD_DEADLINE_MS=str(settings.load_deadline_ms),
+        TRADESIM_PAPER_BALANCE=repr(settings.paper_balance),
+        TRADESIM_PAPER_COMMISSION=repr(settings.paper_commission),
+        TRADESIM_PAPER_SLIPPAGE_BPS=repr(settings.paper_slippage_bps),
+        TRADESIM_LIVE_TRADING="1" if settings.live_trading else "0",
         PYTHONUNBUFFERED="1",
     )
     if settings.api_token:
         env["TRADESIM_API_TOKEN"] = settings.api_token
+    if settings.exchange_api_key and settings.exchange_secret:
+        env["TRADESIM_EXCHANGE_API_KEY"] = settings.exchange_api_key
+        env["TRADESIM_EXCHANGE_SECRET"] = settings.exchange_secret
     return env
 
 

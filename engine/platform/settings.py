@@ -40,7 +40,11 @@ class Settings:
     ``TRADESIM_BAR_DEADLINE_MS`` (wall-clock limit of one strategy call on one bar, default
     250) and ``TRADESIM_LOAD_DEADLINE_MS`` (limit for loading a strategy's top-level code,
     default 1000): a host that misses one is killed and restarted, the runner that was
-    executing is quarantined.
+    executing is quarantined; ``TRADESIM_PAPER_BALANCE`` (the paper account's starting
+    balance, default 10000), ``TRADESIM_PAPER_COMMISSION`` (paper fills' commission rate on
+    notional, default 0.001) and ``TRADESIM_PAPER_SLIPPAGE_BPS`` (paper market and stop fills'
+    slippage, default 1); ``TRADESIM_LIVE_TRADING=1`` with ``TRADESIM_EXCHANGE_API_KEY`` and
+    ``TRADESIM_EXCHANGE_SECRET`` enables live orders on ``TRADESIM_EXCHANGE`` (off by default).
     """
 
     data_dir: Path
@@ -64,6 +68,12 @@ class Settings:
     runner_hosts: int = field(default_factory=lambda: os.cpu_count() or 1)
     bar_deadline_ms: int = 250
     load_deadline_ms: int = 1000
+    paper_balance: float = 10_000.0
+    paper_commission: float = 0.001
+    paper_slippage_bps: float = 1.0
+    live_trading: bool = False
+    exchange_api_key: str | None = field(default=None, repr=False)
+    exchange_secret: str | None = field(default=None, repr=False)
 
     @property
     def user_strategy_dir(self) -> Path:
@@ -115,6 +125,12 @@ class Settings:
             runner_hosts=_number(env, "TRADESIM_RUNNER_HOSTS", os.cpu_count() or 1, 0, 64, int),
             bar_deadline_ms=_number(env, "TRADESIM_BAR_DEADLINE_MS", 250, 10, 60_000, int),
             load_deadline_ms=_number(env, "TRADESIM_LOAD_DEADLINE_MS", 1000, 100, 60_000, int),
+            paper_balance=_number(env, "TRADESIM_PAPER_BALANCE", 10_000.0, 1.0, 1e12),
+            paper_commission=_number(env, "TRADESIM_PAPER_COMMISSION", 0.001, 0.0, 0.1),
+            paper_slippage_bps=_number(env, "TRADESIM_PAPER_SLIPPAGE_BPS", 1.0, 0.0, 1000.0),
+            live_trading=_choice(env, "TRADESIM_LIVE_TRADING", "0", ("0", "1")) == "1",
+            exchange_api_key=env.get("TRADESIM_EXCHANGE_API_KEY") or None,
+            exchange_secret=env.get("TRADESIM_EXCHANGE_SECRET") or None,
         )
 
 

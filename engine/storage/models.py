@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     TypeDecorator,
@@ -28,10 +29,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 DESIRED_STATUSES = ("running", "paused", "stopped")
+"""What a runner should be doing after a restart (``error`` is a runtime status only)."""
 BACKTEST_STATUSES = ("queued", "running", "finished", "failed", "cancelled")
 SWEEP_STATUSES = BACKTEST_STATUSES
 SWEEP_RESULT_STATUSES = ("pending", "ok", "failed")
-"""What a runner should be doing after a restart (``error`` is a runtime status only)."""
+ORDER_STATUSES = ("pending", "open", "filled", "cancelled", "rejected")
+ORDER_TYPES = ("market", "limit", "stop")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -420,3 +423,136 @@ class StrategySignal(Base):
     reason: Mapped[str] = mapped_column(Text)
     indicators: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+Money = Numeric(28, 10)
+"""Prices, quantities and balances: exact NUMERIC on PostgreSQL (SQLite keeps ~15 digits)."""
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    return CheckConstraint(f"{column} IN ({', '.join(repr(v) for v in values)})", name=column)
+
+
+class Order(Base):
+    """One order (paper or live) and where it is in its lifecycle; ``order_events`` has every
+    status change with its time and reason."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        _one_of("status", ORDER_STATUSES),
+        _one_of("order_type", ORDER_TYPES),
+        _one_of("side", ("buy", "sell")),
+        _one_of("mode", ("paper", "live")),
+        _one_of("time_in_force", ("GTC", "IOC")),
+        Index("ix_orders_status", "status"),
+        Index("ix_orders_created_at", "created_at"),
+    )
+
+    order_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_order_id: Mapped[str] = mapped_column(String(64), unique=True)
+    mode: Mapped[str] = mapped_column(String(8))
+    symbol: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(4))
+    order_type: Mapped[str] = mapped_column(String(8))
+    quantity: Mapped[Any] = mapped_column(Money)
+    limit_price: Mapped[Any | None] = mapped_column(Money)
+    stop_price: Mapped[Any | None] = mapped_column(Money)
+    time_in_force: Mapped[str] = mapped_column(String(4))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    filled_quantity: Mapped[Any] = mapped_column(Money)
+    avg_fill_price: Mapped[Any | None] = mapped_column(Money)
+    fee: Mapped[Any] = mapped_column(Money)
+    source: Mapped[str] = mapped_column(String(32))
+    """Who placed it: ``api``, ``ui``, ``kill_switch``."""
+    signal_id: Mapped[str | None] = mapped_column(String(64))
+    armed_after_ms: Mapped[int | None] = mapped_column(BigInteger)
+    """Open time of the bar forming when it was placed: only later bars can fill it."""
+    exchange_order_id: Mapped[str | None] = mapped_column(String(64))
+    """The exchange's id of a live order."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OrderEvent(Base):
+    """One status change of an order: when, to what, why."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (Index("ix_order_events_order_id", "order_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("orders.order_id", ondelete="CASCADE")
+    )
+    time: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class OrderFill(Base):
+    """One fill of an order (partial fills are not simulated: one per filled paper order)."""
+
+    __tablename__ = "order_fills"
+    __table_args__ = (
+        Index("ix_order_fills_order_id", "order_id"),
+        Index("ix_order_fills_time", "time"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("orders.order_id", ondelete="CASCADE")
+    )
+    time: Mapped[datetime] = mapped_column(UTCDateTime)
+    symbol: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(4))
+    price: Mapped[Any] = mapped_column(Money)
+    quantity: Mapped[Any] = mapped_column(Money)
+    fee: Mapped[Any] = mapped_column(Money)
+    realized_pnl: Mapped[Any] = mapped_column(Money)
+    """Gross P&L this fill realized by reducing a position (0 when it only added)."""
+
+
+class PaperAccount(Base):
+    """The paper account's cash, realized P&L and fees (positions in ``paper_positions``)."""
+
+    __tablename__ = "paper_accounts"
+
+    account_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    starting_balance: Mapped[Any] = mapped_column(Money)
+    cash: Mapped[Any] = mapped_column(Money)
+    realized_pnl: Mapped[Any] = mapped_column(Money)
+    fees_paid: Mapped[Any] = mapped_column(Money)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PaperPosition(Base):
+    """A paper position: signed quantity (short < 0), average entry, last mark price."""
+
+    __tablename__ = "paper_positions"
+
+    account_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("paper_accounts.account_id", ondelete="CASCADE"), primary_key=True
+    )
+    symbol: Mapped[str] = mapped_column(String(64), primary_key=True)
+    quantity: Mapped[Any] = mapped_column(Money)
+    avg_price: Mapped[Any] = mapped_column(Money)
+    realized_pnl: Mapped[Any] = mapped_column(Money)
+    mark_price: Mapped[Any | None] = mapped_column(Money)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RiskLimits(Base):
+    """The risk limits (NULL: no limit) and the kill switch (one row, ``id`` 1)."""
+
+    __tablename__ = "risk_limits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    max_order_notional: Mapped[Any | None] = mapped_column(Money)
+    max_position_notional: Mapped[Any | None] = mapped_column(Money)
+    max_open_orders: Mapped[int | None] = mapped_column(Integer)
+    max_daily_loss: Mapped[Any | None] = mapped_column(Money)
+    kill_switch: Mapped[bool] = mapped_column(Boolean)
+    kill_switch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    kill_switch_reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

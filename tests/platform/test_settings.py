@@ -54,3 +54,23 @@ def test_environment_overrides(tmp_path):
 def test_bad_values_name_the_variable(env, needle):
     with pytest.raises(ConfigError, match=needle.replace("(", r"\(")):
         Settings.from_env(env)
+
+
+def test_paper_account_and_live_trading_settings():
+    s = Settings.from_env({})
+    assert (s.paper_balance, s.paper_commission, s.paper_slippage_bps) == (10_000.0, 0.001, 1.0)
+    assert s.live_trading is False and s.exchange_api_key is None
+    live = Settings.from_env(
+        {
+            "TRADESIM_PAPER_BALANCE": "2500",
+            "TRADESIM_LIVE_TRADING": "1",
+            "TRADESIM_EXCHANGE_API_KEY": "key-that-must-not-show",
+            "TRADESIM_EXCHANGE_SECRET": "secret-that-must-not-show",
+        }
+    )
+    assert (live.paper_balance, live.live_trading) == (2500.0, True)
+    assert "must-not-show" not in repr(live)
+    with pytest.raises(ConfigError, match="TRADESIM_LIVE_TRADING='yes'"):
+        Settings.from_env({"TRADESIM_LIVE_TRADING": "yes"})
+    with pytest.raises(ConfigError, match="TRADESIM_PAPER_COMMISSION"):
+        Settings.from_env({"TRADESIM_PAPER_COMMISSION": "0.5"})
