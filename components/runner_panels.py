@@ -159,13 +159,23 @@ def make_indicator_panel(
     return rows
 
 
+def order_ticket_href(symbol: str, position: Mapping[str, Any]) -> str:
+    """The Orders page's ticket prefilled to take the runner's position on the paper account
+    (same side and quantity, a market order: the user reviews and confirms it there)."""
+    side = "buy" if position.get("side") == "long" else "sell"
+    quantity = as_number(position.get("quantity")) or 0.0
+    return f"/orders?symbol={quote(symbol)}&side={side}&quantity={quantity:g}"
+
+
 def make_position_panel(
     position: Mapping[str, Any] | None,
     last_bar: Mapping[str, Any] | None,
     timeframe: str,
     price_decimals: int,
+    symbol: str = "",
 ) -> list[Any]:
-    """The open position (entry, qty, side, unrealized P&L, SL/TP, hold time, MFE/MAE)."""
+    """The open position (entry, qty, side, unrealized P&L, SL/TP, hold time, MFE/MAE), with
+    "Place order" opening the order ticket prefilled when the ``symbol`` is given."""
     if not position:
         return [html.Div("Flat: no open position.", className="hint p-2")]
     side = str(position.get("side", ""))
@@ -185,7 +195,15 @@ def make_position_panel(
         ("Held", held),
         ("MFE / MAE", f"{fmt_pnl(position.get('mfe'))} / {fmt_pnl(position.get('mae'))}"),
     ]
-    return [_facts(items)]
+    if not symbol:
+        return [_facts(items)]
+    ticket = html.A(
+        "Place order…",
+        href=order_ticket_href(symbol, position),
+        className="btn btn-outline-primary btn-sm mt-2",
+        title="Open the order ticket prefilled with this position (paper by default)",
+    )
+    return [_facts(items), ticket]
 
 
 def make_context_panel(context: Mapping[str, Any]) -> list[Any]:

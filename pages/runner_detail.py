@@ -125,7 +125,9 @@ def detail_view(
         "indicators": make_indicator_panel(
             snap.get("indicators") or {}, last_bar.get("close"), decimals
         ),
-        "position": make_position_panel(snap.get("position"), last_bar, timeframe, decimals),
+        "position": make_position_panel(
+            snap.get("position"), last_bar, timeframe, decimals, str(snap.get("symbol") or "")
+        ),
         "history": history_rows(trades, timeframe, decimals),
         "context": make_context_panel(snap.get("context") or {}),
         "stats": make_stats_panel(snap.get("stats") or {}),

@@ -86,6 +86,9 @@ def test_position_and_stats() -> None:
     text = flat_text(make_position_panel(position, {"time": 180_000}, "1m", 2))
     assert "LONG" in text and "95.00" in text and "110.00" in text and "3 bars · 3m 00s" in text
     assert "Flat" in flat_text(make_position_panel(None, None, "1m", 2))
+    *_, ticket = make_position_panel({**position, "side": "short"}, None, "1m", 2, "ETHUSDT")
+    assert ticket.href == "/orders?symbol=ETHUSDT&side=sell&quantity=2"
+    assert "Place order" in flat_text([ticket])
     stats = flat_text(make_stats_panel({"bars_processed": 1500, "trades": 4, "wins": 3}))
     assert "1,500" in stats and "4 · 75%" in stats
 
