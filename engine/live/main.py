@@ -18,7 +18,6 @@ import signal
 import sys
 import threading
 import time
-from collections import deque
 from types import FrameType
 
 import redis
@@ -70,18 +69,16 @@ def run(engine: TradingEngine, stop: threading.Event) -> None:
     gc.collect()
     gc.freeze()  # start-up objects leave the collector's work: shorter pauses
     gc.set_threshold(50_000, 20, 20)
-    recent: deque[tuple[float, int]] = deque(maxlen=10)
-    last_status = 0.0
+    processed = counted = 0  # runner-bars: all so far, and when the rate was last published
+    last_status = time.monotonic()
     while not stop.is_set():
         now = time.monotonic()
         try:
             engine.process_commands()
-            recent.append((now, engine.tick(now)))
-            if now - last_status >= 1.0:
-                span = recent[-1][0] - recent[0][0]
-                rate = sum(n for _, n in recent) / span if span > 0 else 0.0
-                engine.publish_status(rate)
-                last_status = now
+            processed += engine.tick(now)
+            if now - last_status >= 1.0:  # the rate over the last second or so
+                engine.publish_status((processed - counted) / (now - last_status))
+                counted, last_status = processed, now
             engine.flush()
             if engine.released:  # deleted runners: collect their cycles, give memory back
                 engine.released = False
