@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
@@ -221,8 +222,12 @@ def delete_runner(services: Services, request: ApiRequest) -> ApiResponse:
 def runner_history(services: Services, request: ApiRequest) -> ApiResponse:
     """Recent bars, oldest first (``count`` 1..500, default 100)."""
     rid = _rid(request)
-    _snapshot(services, rid)
-    return ok(services.engine.bars(rid, request.valid(HistoryQuery).count))
+    snap = _snapshot(services, rid)
+    count = request.valid(HistoryQuery).count
+    raw = services.engine.raw_bars(snap["symbol"], snap["timeframe"], count)
+    if all(_plain_json(item) for item in raw):
+        return ok_raw("[" + ",".join(raw) + "]")  # the stored bars as they are
+    return ok(services.engine.bars(rid, count))
 
 
 def runner_indicators(services: Services, request: ApiRequest) -> ApiResponse:
@@ -289,12 +294,12 @@ def symbols(services: Services, request: ApiRequest) -> ApiResponse:
 def events(services: Services, request: ApiRequest) -> ApiResponse:
     """Events after stream id ``after`` (oldest first), filtered by ``runner_id``/``type``."""
     query = request.valid(EventsQuery)
-    found = services.engine.events(
-        after=query.after,
-        count=query.count,
-        runner_id=query.runner_id,
-        event_type=query.type,
-    )
+    filters = {"runner_id": query.runner_id, "event_type": query.type}
+    raw, last = services.engine.raw_events(after=query.after, count=query.count, **filters)
+    if all(_plain_json(item) for item in raw):  # the stored event data as it is
+        last_id = json.dumps(last or query.after)
+        return ok_raw(f'{{"events": [{",".join(raw)}], "last_id": {last_id}}}')
+    found = services.engine.events(after=query.after, count=query.count, **filters)
     return ok({"events": found, "last_id": found[-1]["id"] if found else query.after})
 
 

@@ -101,6 +101,44 @@ class EngineClient:
                 bars.append(tick)
         return bars
 
+    def raw_bars(self, symbol: str, timeframe: str, count: int) -> list[str]:
+        """A feed's recent closed bars as the JSON text the engine stored, oldest first."""
+        raw = self.redis.lrange(self.keys.bars(symbol, timeframe), 0, max(0, count - 1))
+        return [r.decode() if isinstance(r, bytes) else str(r) for r in reversed(raw)]
+
+    def raw_events(
+        self,
+        after: str = "0-0",
+        count: int = 100,
+        runner_id: str | None = None,
+        event_type: str | None = None,
+    ) -> tuple[list[str], str | None]:
+        """:meth:`events` as JSON texts (each event's stored ``data`` used as is) and the last
+        event's id (None when there is none)."""
+        out: list[str] = []
+        last = None
+        cursor = after
+        while len(out) < count:
+            batch = self.redis.xrange(self.keys.events, min=f"({cursor}", count=500)
+            if not batch:
+                break
+            for event_id, fields in batch:
+                eid = cursor = _text(event_id)
+                data = {_text(k): _text(v) for k, v in (fields or {}).items()}
+                if runner_id and data.get("runner_id") != runner_id:
+                    continue
+                if event_type and data.get("type") != event_type:
+                    continue
+                out.append(
+                    f'{{"id": {json.dumps(eid)}, "type": {json.dumps(data.get("type"))}, '
+                    f'"runner_id": {json.dumps(data.get("runner_id") or None)}, '
+                    f'"data": {data.get("data") or "{}"}}}'
+                )
+                last = eid
+                if len(out) >= count:
+                    break
+        return out, last
+
     def last_price(self, symbol: str, timeframe: str = "1m") -> dict[str, Any] | None:
         """The feed's bar forming now (else its newest closed bar), or None without a feed."""
         tick = _loads(self.redis.get(self.keys.forming(symbol, timeframe)))

@@ -52,3 +52,25 @@ def test_a_snapshot_with_nan_is_never_sent_as_invalid_json(api) -> None:
         text = response.get_data(as_text=True)
         body = json.loads(text, parse_constant=lambda c, p=path: pytest.fail(f"{p} sent {c}"))
         assert pick(body["data"]) == {"runner_id": "n", "value": None}, path
+
+
+def test_history_and_events_sent_as_stored_equal_their_parsed_forms(api, redis_url) -> None:
+    from engine.live.client import EngineClient
+
+    web, client, keys = api
+    _store(client, keys, {"runner_id": "h", "symbol": "BTCUSDT", "timeframe": "1m"})
+    bars = [{"time": 60_000 * i, "open": 1.5, "close": 2.25 + i, "volume": 3e-8} for i in range(5)]
+    for bar in bars:  # the engine pushes the newest bar to the front
+        client.lpush(keys.bars("BTCUSDT", "1m"), json.dumps(bar))
+    engine = EngineClient(client, keys)
+    history = web.get("/api/runners/h/history?count=3").get_json()["data"]
+    assert history == engine.bars("h", 3) == bars[-3:]
+    for i, kind in enumerate(("RunnerCreated", "PositionClosed", "RunnerCreated")):
+        data = json.dumps({"n": i, "pnl": -0.5 * i, "why": 'quote " and \\\\ slash'})
+        client.xadd(keys.events, {"type": kind, "runner_id": "h", "data": data})
+    answer = web.get("/api/events?count=10&type=RunnerCreated").get_json()["data"]
+    expected = engine.events(count=10, event_type="RunnerCreated")
+    assert answer["events"] == expected and [e["data"]["n"] for e in expected] == [0, 2]
+    assert answer["last_id"] == expected[-1]["id"]
+    after = web.get(f"/api/events?after={answer['last_id']}").get_json()["data"]
+    assert after == {"events": [], "last_id": answer["last_id"]}
