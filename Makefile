@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python -m benchmarks.bench_cli --runs 3
 	$(BIN)/python -m benchmarks.bench_backtest
 	$(BIN)/python -m benchmarks.bench_backtest_jobs
+	$(BIN)/python -m benchmarks.bench_backtest_page --runs 5
 	$(BIN)/python -m benchmarks.bench_sweep
 	$(BIN)/python -m benchmarks.bench_sandbox
 	$(BIN)/python -m benchmarks.bench_validator
