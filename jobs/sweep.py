@@ -6,6 +6,7 @@ sweep or, for tpe, plans and fans out the next batch. The logic is in
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from redis import Redis
@@ -58,6 +59,9 @@ def sweep_chunk_job(sweep_id: str, chunk: int) -> dict[str, Any]:
             return {"sweep_id": sweep_id, "chunk": chunk, "status": "missing"}
         config = SweepConfig.from_dict(record.config)
         job = get_current_job()
+        if job is not None:  # which process runs this chunk (operators; the kill test)
+            job.meta["pid"] = os.getpid()
+            job.save_meta()
 
         def tell(done: int) -> None:
             if job is not None:

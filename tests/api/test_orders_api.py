@@ -30,7 +30,8 @@ def engine_process(engine_env):
 def api(settings, engine_process):
     services = build_services(settings, settings.redis_url, make_engine(settings))
     client = create_app(services).server.test_client()
-    wait_for(lambda: client.get("/api/engine/health").status_code == 200, what="engine")
+    # the engine's first heartbeat comes once its runner hosts are up (slow on a busy machine)
+    wait_for(lambda: client.get("/api/engine/health").status_code == 200, 60, "engine")
     return client
 
 
@@ -158,7 +159,7 @@ def test_orders_and_account_survive_an_engine_restart(api, engine_process):
     wait_for(lambda: api.get("/api/engine/health").status_code == 503, 10, "heartbeat expiry")
     assert place(api).status_code == 503
     engine_process.start()
-    wait_for(lambda: api.get("/api/engine/health").status_code == 200, what="restart")
+    wait_for(lambda: api.get("/api/engine/health").status_code == 200, 60, "restart")
     assert order(api, resting["order_id"])["status"] == "open"
     after = data(api.get("/api/trading/account"))
     assert after["cash"] == before["cash"]

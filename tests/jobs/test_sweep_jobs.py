@@ -144,26 +144,17 @@ def test_two_workers_give_the_same_table_as_one(env: Env) -> None:
     assert "strategy_code" not in listed[0]["config"]["backtest"]
 
 
-def _cpu(process: psutil.Process) -> float:
-    try:
-        times = process.cpu_times()
-    except psutil.NoSuchProcess:
-        return -1.0
-    return times.user + times.system
-
-
 def _horse_running(env: Env, job_id: str, timeout: float = 60) -> int:
-    """The pid of the work-horse running ``job_id`` (one worker: the child using the CPU)."""
+    """The pid of the work-horse running ``job_id`` (the chunk job records it in its meta)."""
+    from rq.job import Job
+
     connection = env.services.redis
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if any(w.get_current_job_id() == job_id for w in Worker.all(connection=connection)):
-            # the busy child: RQ's scheduler (also a child, started whenever it takes the
-            # scheduler lock) sleeps while the work-horse computes
-            children = psutil.Process(env.workers[0].pid).children()
-            before = {c.pid: _cpu(c) for c in children}
-            time.sleep(0.1)
-            return max(children, key=lambda c: _cpu(c) - before[c.pid]).pid
+            pid = Job.fetch(job_id, connection=connection).get_meta(refresh=True).get("pid")
+            if pid is not None and psutil.pid_exists(int(pid)):
+                return int(pid)
         time.sleep(0.02)
     raise AssertionError(f"no work-horse took {job_id}")
 

@@ -127,9 +127,10 @@ def _wait(check, timeout: float = 60.0, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _launch(tmp_path, port: int, *extra: str) -> subprocess.Popen:
+def _launch(tmp_path, port: int, *extra: str, **settings: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
     env.update(TRADESIM_DATA_DIR=str(tmp_path), TRADESIM_PORT=str(port), TRADESIM_SIM_SPEED="3000")
+    env.update(settings)
     return subprocess.Popen(
         [sys.executable, "-m", "engine.cli", "up", *extra],
         env=env,
@@ -226,7 +227,8 @@ def test_a_child_that_keeps_failing_makes_the_launcher_give_up_and_say_why(tmp_p
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        launcher = _launch(tmp_path, port, "--workers", "0")
+        # one web process: the one whose failures are counted (a second would race it)
+        launcher = _launch(tmp_path, port, "--workers", "0", TRADESIM_WEB_PROCESSES="1")
         out, _ = launcher.communicate(timeout=180)
     text = out.decode()
     assert launcher.returncode == 1
