@@ -137,6 +137,25 @@ def backtest_symbol_options(extra: Sequence[str] = ()) -> list[dict[str, Any]]:
     return options
 
 
+def make_strategy_picker(
+    picker_id: str, infos: Sequence[StrategyInfo], strategy: str | None
+) -> html.Div:
+    """The labelled strategy dropdown (title, file and description per option)."""
+    return html.Div(
+        [
+            dbc.Label("Strategy", className="bt-label"),
+            dcc.Dropdown(
+                id=picker_id,
+                options=strategy_options(infos),
+                value=strategy,
+                clearable=False,
+                optionHeight=56,
+            ),
+        ],
+        className="mb-3",
+    )
+
+
 def make_form(
     infos: Sequence[StrategyInfo],
     csv_names: Sequence[str],
@@ -291,19 +310,7 @@ def make_form(
     )
     return html.Div(
         [
-            html.Div(
-                [
-                    dbc.Label("Strategy", className="bt-label"),
-                    dcc.Dropdown(
-                        id=STRATEGY,
-                        options=strategy_options(infos),
-                        value=strategy,
-                        clearable=False,
-                        optionHeight=56,
-                    ),
-                ],
-                className="mb-3",
-            ),
+            make_strategy_picker(STRATEGY, infos, strategy),
             html.Div(
                 make_param_inputs(info.params if info else [], v.get("params")),
                 id=PARAMS,

@@ -13,8 +13,8 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components.backtest_form import PRESETS, source_options
-from components.runner_form import strategy_options, symbol_options, timeframe_options
+from components.backtest_form import PRESETS, make_strategy_picker, source_options
+from components.runner_form import symbol_options, timeframe_options
 from engine.optimize.objective import METRICS
 from engine.strategy.store import StrategyInfo
 
@@ -330,19 +330,7 @@ def make_form(
     )
     return html.Div(
         [
-            html.Div(
-                [
-                    dbc.Label("Strategy", className="bt-label"),
-                    dcc.Dropdown(
-                        id=STRATEGY,
-                        options=strategy_options(infos),
-                        value=strategy,
-                        clearable=False,
-                        optionHeight=56,
-                    ),
-                ],
-                className="mb-3",
-            ),
+            make_strategy_picker(STRATEGY, infos, strategy),
             market,
             presets,
             dbc.Label("Parameters to sweep", className="bt-label"),

@@ -158,9 +158,15 @@ def _server_engine(url: URL) -> Engine:
 
 
 def _sqlite_file(url: URL) -> Path | None:
-    """The database file of a SQLite URL; None for in-memory and ``file:`` URI databases."""
+    """The database file of a SQLite URL; None for in-memory and ``file:`` URI databases and
+    for every other backend (a PostgreSQL URL's database name is not a file)."""
     database = url.database
-    if not database or database == ":memory:" or url.query.get("uri"):
+    if (
+        url.get_backend_name() != "sqlite"
+        or not database
+        or database == ":memory:"
+        or url.query.get("uri")
+    ):
         return None
     return Path(database)
 

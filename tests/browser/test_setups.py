@@ -5,8 +5,10 @@ candles, indicators and signal markers; the signals view lists them; no console 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +27,9 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.filterwarnings("ignore:HTTPResponse.getheader:DeprecationWarning"),
 ]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS = Path(os.environ.get("TRADESIM_SCREENSHOTS") or tempfile.gettempdir())
+"""Where the screenshots go: a temporary folder, or ``TRADESIM_SCREENSHOTS=docs/screenshots``
+to refresh the README's (a test run never changes the checkout)."""
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
