@@ -2,8 +2,8 @@
 
 Pure functions of the result JSON (``GET /api/backtest/<id>/results``) and, for the candles,
 the bars as columns. Equity is down-sampled by the engine; 10,000 trades stay interactive
-(SVG traces only — WebGL warns in headless browsers; histograms binned by Plotly; at most
-``MAX_MARKED_TRADES`` markers on the candles).
+(SVG traces only — WebGL warns in headless browsers; histograms binned here; at most
+``MAX_MARKED_TRADES`` markers on the candles and ``MAX_SCATTER_TRADES`` in the scatter).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -24,8 +25,11 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 PALETTE_COMPARE = ("#3498db", "#f39c12", "#00bc8c", "#c678dd", "#e74c3c", "#56b6c2")
 AVERAGE_POINTS = 300
 MAX_CANDLES = 1_500
-MAX_MARKED_TRADES = 1_000
+MAX_MARKED_TRADES = 500
 """Trades marked on the candles at most (evenly chosen; a focused chart marks all in view)."""
+MAX_SCATTER_TRADES = 2_000
+"""Trades in the hold-time scatter at most (SVG markers cost ~60 µs each to draw)."""
+HISTOGRAM_BINS = 60
 
 Figure = dict[str, Any]
 
@@ -176,27 +180,38 @@ def drawdown_figure(result: Mapping[str, Any]) -> Figure:
 
 
 def returns_histogram(trades: Sequence[Mapping[str, Any]]) -> Figure:
-    """Distribution of trade returns (%), wins and losses in their colours."""
+    """Distribution of trade returns (%), wins and losses in their colours. Binned here (60
+    bins): the page sends 120 bar heights, not one value per trade."""
     pct = np.array([float(t["pnl_pct"]) for t in trades], dtype=float)
     lo, hi = (float(pct.min()), float(pct.max())) if len(pct) else (0.0, 1.0)
-    bins = {"start": lo, "end": hi + 1e-9, "size": max((hi - lo) / 60, 1e-6)}
-    traces = [
-        {
-            "type": "histogram",
-            "x": pct[mask].round(4).tolist(),
-            "name": name,
-            "marker": {"color": color},
-            "opacity": 0.85,
-            "xbins": bins,
-            "hovertemplate": "%{x}%<br>%{y} trades<extra></extra>",
-        }
-        for name, color, mask in (("wins", UP, pct > 0), ("losses", DOWN, pct <= 0))
-    ]
+    size = max((hi - lo) / HISTOGRAM_BINS, 1e-6)
+    edges = lo + size * np.arange(HISTOGRAM_BINS + 1)
+    centers = ((edges[:-1] + edges[1:]) / 2).round(4).tolist()
+    traces = []
+    for name, color, mask in (("wins", UP, pct > 0), ("losses", DOWN, pct <= 0)):
+        counts, _ = np.histogram(pct[mask], bins=edges)
+        traces.append(
+            {
+                "type": "bar",
+                "x": centers,
+                "y": counts.tolist(),
+                "width": size,
+                "name": name,
+                "marker": {"color": color},
+                "opacity": 0.85,
+                "customdata": [
+                    [round(float(a), 2), round(float(b), 2)] for a, b in pairwise(edges)
+                ],
+                "hovertemplate": "%{customdata[0]}% to %{customdata[1]}%<br>%{y} trades"
+                "<extra></extra>",
+            }
+        )
     return {
         "data": traces,
         "layout": base_layout(
             "Trade returns",
             barmode="overlay",
+            bargap=0,
             xaxis={"ticksuffix": "%", "title": {"text": "return per trade"}},
             yaxis={"title": {"text": "trades"}},
         ),
@@ -259,11 +274,28 @@ def monthly_table(result: Mapping[str, Any]) -> dict[str, Any]:
     return {"title": title, "header": ["", *MONTHS, "Year"], "rows": rows}
 
 
+def scatter_sample(hours: np.ndarray, pnl: np.ndarray, limit: int) -> np.ndarray:
+    """Indices of at most ``limit`` trades to plot, in trade order: the extremes always (the
+    largest wins and losses, the longest holds), the rest evenly spread over the trades."""
+    n = len(pnl)
+    if n <= limit:
+        return np.arange(n)
+    k = limit // 8
+    keep = set(np.argsort(pnl)[:k].tolist()) | set(np.argsort(pnl)[-k:].tolist())
+    keep |= set(np.argsort(hours)[-k:].tolist())
+    rest = np.setdiff1d(np.arange(n), np.fromiter(keep, dtype=np.int64))
+    spread = rest[np.linspace(0, len(rest) - 1, limit - len(keep)).round().astype(np.int64)]
+    return np.union1d(np.fromiter(keep, dtype=np.int64), spread)
+
+
 def hold_scatter(trades: Sequence[Mapping[str, Any]]) -> Figure:
-    """Hold time (hours) against P&L per trade."""
+    """Hold time (hours) against P&L per trade; past ``MAX_SCATTER_TRADES`` trades a sample
+    that keeps every extreme (the title says how many are shown)."""
     entry = _ms([t["entry_time"] for t in trades])
     hours = (_ms([t["exit_time"] for t in trades]) - entry) / 3_600_000
     pnl = np.array([float(t["pnl"]) for t in trades], dtype=float)
+    shown = scatter_sample(hours, pnl, MAX_SCATTER_TRADES)
+    hours, pnl = hours[shown], pnl[shown]
     traces = [
         {
             "type": "scatter",
@@ -276,10 +308,13 @@ def hold_scatter(trades: Sequence[Mapping[str, Any]]) -> Figure:
         }
         for name, color, mask in (("wins", UP, pnl > 0), ("losses", DOWN, pnl <= 0))
     ]
+    title = "Hold time vs P&L"
+    if len(shown) < len(trades):
+        title += f" ({len(shown):,} of {len(trades):,} trades, extremes kept)"
     return {
         "data": traces,
         "layout": base_layout(
-            "Hold time vs P&L",
+            title,
             xaxis={"title": {"text": "hours held"}},
             yaxis={"title": {"text": "P&L"}, "tickformat": ",.0f"},
         ),

@@ -62,7 +62,7 @@ JSON_BUTTON = f"{P}-json"
 DOWNLOAD = f"{P}-download"
 OPTIMIZE = f"{P}-optimize"
 TABS = f"{P}-tabs"
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover"}
+GRAPH_CONFIG = {"displaylogo": False, "responsive": False, "displayModeBar": "hover"}
 
 
 @lru_cache(maxsize=4)
@@ -128,6 +128,14 @@ def _title(record: Any) -> html.Div:
             html.Div(f"{source} · {span}{runs}", className="text-muted small"),
         ]
     )
+
+
+@lru_cache(maxsize=2)
+def _finished_body(backtest_id: str) -> tuple[Any, ...]:
+    """The results of a finished backtest (immutable once finished: a re-run gets a new id),
+    built once per web process; the caller has checked that the backtest still exists."""
+    result = BacktestStore(services().db).result(backtest_id)
+    return tuple(results_body(result)) if result else ()
 
 
 def results_body(result: dict[str, Any]) -> list[Any]:
@@ -233,7 +241,7 @@ def layout(backtest_id: str = "", **_query: str) -> html.Div:
     except ApiError:
         state = {"status": record.status, "progress": record.progress, "error": record.error}
     finished = state["status"] == "finished"
-    result = BacktestStore(services().db).result(backtest_id) if finished else None
+    body = list(_finished_body(backtest_id)) if finished else []
     active = state["status"] in ("queued", "running")
     progress = dbc.Card(
         dbc.CardBody(
@@ -265,7 +273,7 @@ def layout(backtest_id: str = "", **_query: str) -> html.Div:
                 [
                     dbc.Tab(
                         dcc.Loading(
-                            html.Div(results_body(result) if result else [], id=BODY),
+                            html.Div(body, id=BODY),
                             type="dot",
                             color="#00bc8c",
                         ),
@@ -334,8 +342,7 @@ def _results(done: bool | None, backtest_id: str) -> Any:
     """The results, once, when the backtest has finished."""
     if not done:
         raise PreventUpdate
-    result = BacktestStore(services().db).result(backtest_id)
-    return results_body(result) if result else []
+    return list(_finished_body(backtest_id))
 
 
 @callback(

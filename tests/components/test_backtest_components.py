@@ -191,3 +191,41 @@ def test_chart_bars_fit_the_candle_budget_and_focus_uses_native_bars() -> None:
     focused = charts.chart_bars(series, trade_)
     assert focused["timeframe"] == "1m"
     assert focused["time"][0] == "2024-01-02T08:00:00" and len(focused["time"]) == 300
+
+
+def test_histogram_is_binned_here_and_counts_every_trade() -> None:
+    pnls = [-2.93, -1.07, -0.51, 0.0, 0.13, 0.29, 1.55, 2.01, 4.47, 9.0]
+    trades = [dict(trade(TIMES[0], TIMES[1], p), pnl_pct=p) for p in pnls]
+    wins, losses = charts.returns_histogram(trades)["data"]
+    lo, bins = min(pnls), charts.HISTOGRAM_BINS
+    width = (max(pnls) - lo) / bins
+    for series, keep in ((wins, lambda p: p > 0), (losses, lambda p: p <= 0)):
+        expected = [0] * bins
+        for p in pnls:  # plain loop: bin k holds [lo + k w, lo + (k + 1) w), the last one closed
+            if keep(p):
+                expected[min(int((p - lo) / width), bins - 1)] += 1
+        assert series["y"] == expected
+    assert sum(wins["y"]) + sum(losses["y"]) == len(pnls)
+
+
+def test_hold_scatter_keeps_the_extremes_when_thinned() -> None:
+    n = charts.MAX_SCATTER_TRADES * 3
+    trades = [
+        trade(
+            "2024-01-01T00:00:00Z",
+            f"2024-01-{1 + (i % 28):02d}T{(i * 7) % 24:02d}:00:00Z",
+            math.sin(i) * (1 + i % 97),
+        )
+        for i in range(n)
+    ]
+    fig = charts.hold_scatter(trades)
+    shown = [y for t in fig["data"] for y in t["y"]]
+    assert len(shown) == charts.MAX_SCATTER_TRADES
+    pnl = sorted(round(float(t["pnl"]), 2) for t in trades)
+    assert min(shown) == pnl[0] and max(shown) == pnl[-1]
+    longest = max(t for tr in fig["data"] for t in tr["x"])
+    assert longest == pytest.approx(27 * 24 + 23, abs=24)
+    assert "2,000 of 6,000 trades" in fig["layout"]["title"]["text"]
+    few = charts.hold_scatter(trades[:10])
+    assert sum(len(t["x"]) for t in few["data"]) == 10
+    assert "of" not in few["layout"]["title"]["text"]
