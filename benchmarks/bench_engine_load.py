@@ -42,7 +42,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--hosts", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp) / "redis") as server:
+    log_path = os.environ.get("BENCH_ENGINE_LOG", os.devnull)  # the engine's output, if wanted
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        EmbeddedRedis(Path(tmp) / "redis") as server,
+        open(log_path, "w") as log,
+    ):
         settings = Settings(
             data_dir=Path(tmp),
             redis_url=server.url,
@@ -56,8 +61,8 @@ def main() -> None:
         proc = subprocess.Popen(
             [sys.executable, "-m", "engine.live.main"],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         client = EngineClient(redis.Redis.from_url(server.url), Keys(), timeout_s=30)
         while not client.is_online():
@@ -106,6 +111,12 @@ def main() -> None:
             f"{len(family) - 1} runner host(s): CPU "
             + ", ".join(f"{c:.0f}%" for c in cpus[1:])
             + f"; RSS {sum(rss[1:]):.0f} MiB"
+        )
+        host_cpu = sum(cpus[1:]) if len(cpus) > 1 else cpus[0]
+        print(
+            f"CPU per runner-bar: hosts {host_cpu / 100 / max(rate, 1) * 1e6:.0f} µs, "
+            f"engine {cpus[0] / 100 / max(rate, 1) * 1e6:.0f} µs (steadier than rates on a busy "
+            "machine)"
         )
         print(f"load average {os.getloadavg()[0]:.2f} (the machine is shared: numbers are noisy)")
         proc.terminate()

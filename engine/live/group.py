@@ -64,6 +64,8 @@ class RunnerGroup:
         self.by_feed: dict[FeedKey, list[str]] = {}
         self._last_save = time.monotonic()
         self._queued_bars: list[float] = []
+        self._unsaved_trades: dict[str, list[dict[str, Any]]] = {}
+        self._dirty: dict[str, LiveRunner] = {}
         #: Set when runners were deleted: the process then frees their memory.
         self.released = False
 
@@ -158,7 +160,7 @@ class RunnerGroup:
             )
             self.publisher.snapshot(runner, force=True)
             done.append(record.runner_id)
-        self.publisher.flush()
+        self.flush()
         return done
 
     # -- bars -----------------------------------------------------------------------------
@@ -188,23 +190,39 @@ class RunnerGroup:
         if publish:
             self.publisher.outcome(runner, outcome)
         if outcome.trades:
-            trades = [trade_json(t) for t in outcome.trades]
-            self.store.add_closed_positions(runner_id, trades, state=runner.saved_state())
-            self.publisher.flush()  # stored: its events must not wait for a batch that may hang
+            self._unsaved_trades.setdefault(runner_id, []).extend(
+                trade_json(t) for t in outcome.trades
+            )
         if changed:
             if outcome.error is not None:
                 self.store.set_status(runner_id, desired(runner))
                 if publish:
                     self.publisher.event("RunnerStopped", runner_id, {"reason": "error"})
-            self.save(runner)
+            self._dirty[runner_id] = runner
         if not publish:
             runner.new_decisions()  # published before the host restarted
         elif self.publisher.snapshot(runner, force=changed) and produced is not None:
             self._queued_bars.append(produced)
         return 1
 
+    def persist(self) -> None:
+        """Store the trades closed and the states changed since the last call, in one
+        transaction. Called at the end of every batch of bars, before its Redis writes go out:
+        a host killed mid-batch has stored nothing of it (it is replayed from the last
+        checkpoint after the restart) and published nothing of it either."""
+        if not self._unsaved_trades and not self._dirty:
+            return
+        trades, dirty = self._unsaved_trades, self._dirty
+        self._unsaved_trades, self._dirty = {}, {}
+        states = {rid: r.saved_state() for rid, r in dirty.items() if rid in self.runners}
+        self.store.add_trades_and_states(
+            {rid: t for rid, t in trades.items() if rid in self.runners}, states
+        )
+
     def flush(self) -> list[float]:
-        """Send the queued Redis writes; the bar -> snapshot latencies (s) they complete."""
+        """Store the batch (:meth:`persist`), send the queued Redis writes; the bar -> snapshot
+        latencies (s) they complete."""
+        self.persist()
         self.publisher.flush()
         if not self._queued_bars:
             return []
@@ -254,6 +272,7 @@ class RunnerGroup:
 
     def delete(self, runner_id: str) -> dict[str, Any]:
         """Remove a runner, its stored config and its Redis keys."""
+        self.persist()  # its trades of the current batch go in before its rows go out
         runner = self.runners.pop(self.get(runner_id).runner_id)
         feed = (runner.config.symbol, runner.config.timeframe)
         left = [r for r in self.by_feed.get(feed, []) if r != runner_id]
@@ -270,6 +289,7 @@ class RunnerGroup:
     def close_position(self, runner_id: str) -> list[dict[str, Any]]:
         """Close the open position at the last price (reason ``manual``) and store the trade."""
         runner = self.get(runner_id)
+        self.persist()
         trades = [trade_json(t) for t in runner.close_position()]
         for trade in trades:
             self.publisher.event("PositionClosed", runner_id, trade)
@@ -293,6 +313,7 @@ class RunnerGroup:
 
     def save_all(self) -> None:
         """Save every runner's state (shutdown)."""
+        self.persist()
         self.store.save_states({rid: r.saved_state() for rid, r in self.runners.items()})
 
     def status_rows(self) -> list[dict[str, Any]]:

@@ -95,10 +95,8 @@ class Publisher:
     def outcome(self, runner: LiveRunner, outcome: BarOutcome) -> bool:
         """Decision, transitions, trades and errors of one bar; True if the state changed."""
         rid = runner.runner_id
-        if outcome.decision is not None:
-            result = str(outcome.decision.get("result", ""))
-            if result.startswith(("stop_loss=", "take_profit=")):
-                self.event("PositionUpdated", rid, {"change": result})
+        if outcome.result is not None and outcome.result.startswith(("stop_loss=", "take_profit=")):
+            self.event("PositionUpdated", rid, {"change": outcome.result})
         for t in outcome.transitions:
             self.event("StateTransition", rid, t.to_dict())
             if t.trigger == "enter":
@@ -111,7 +109,7 @@ class Publisher:
             self.event(
                 "ActionExecuted",
                 rid,
-                {"count": outcome.actions, "result": (outcome.decision or {}).get("result")},
+                {"count": outcome.actions, "result": outcome.result},
             )
         if outcome.error is not None:
             self.event("Error", rid, outcome.error.to_dict())

@@ -89,11 +89,11 @@ class TickStats:
 @dataclass
 class BarOutcome:
     """What one bar changed, for the publisher: new trades, transitions, actions and (when an
-    action ran) this bar's decision."""
+    action ran) this bar's decision result."""
 
     trades: list[Trade] = field(default_factory=list)
     transitions: list[Any] = field(default_factory=list)
-    decision: dict[str, Any] | None = None
+    result: str | None = None
     actions: int = 0
     error: StrategyError | None = None
 
@@ -166,7 +166,7 @@ class LiveRunner:
         self.instance.extend_series(index, self.series.append(bar))
         outcome = BarOutcome()
         try:
-            trades, transitions, actions = self.instance.step(index, bar)
+            trades, transitions, actions, result = self.instance.step(index, bar)
         except (StrategyError, InvalidTransitionError) as exc:
             self.fail(exc if isinstance(exc, StrategyError) else _as_strategy_error(self, exc))
             outcome.error = self.error
@@ -187,8 +187,7 @@ class LiveRunner:
         outcome.actions = actions - self.actions_seen
         self.actions_seen = actions
         if outcome.actions:
-            latest = self.instance.decisions_after(index - 1)
-            outcome.decision = latest[-1] if latest else None
+            outcome.result = result
         self.stats.add(time.perf_counter() - started)
         return outcome
 

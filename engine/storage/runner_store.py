@@ -180,6 +180,34 @@ class RunnerStore:
                     .values(state=dict(state), updated_at=_utc_now())
                 )
 
+    def add_trades_and_states(
+        self,
+        trades: Mapping[str, Sequence[Mapping[str, Any]]],
+        states: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        """Append several runners' closed trades and save several runners' states in one
+        transaction (a runner host's batch of bars: one commit instead of one per change)."""
+        rows = [
+            _position_row(rid, index, trade)
+            for rid, batch in trades.items()
+            for index, trade in enumerate(batch)
+        ]
+        if not rows and not states:
+            return
+        now = _utc_now()
+        update = (
+            sa.update(_RUNNERS)
+            .where(_RUNNERS.c.runner_id == sa.bindparam("rid"))
+            .values(state=sa.bindparam("new_state"), updated_at=now)
+        )
+        with self._engine.begin() as conn:
+            if rows:
+                conn.execute(sa.insert(_POSITIONS), rows)
+            if states:
+                conn.execute(
+                    update, [{"rid": rid, "new_state": dict(st)} for rid, st in states.items()]
+                )
+
     def trade_counts(self) -> dict[str, tuple[int, int, float]]:
         """Per runner id: (trades, winning trades, summed P&L) over its stored trades."""
         pnl = _POSITIONS.c.pnl

@@ -173,16 +173,17 @@ class StrategyInstance:
         """Process bars ``first..last`` (1-based, inclusive) of the packed rows."""
         self.sandbox.check(self.sandbox.call("run", first, last))
 
-    def step(self, index: int, bar: Bar) -> tuple[int, int, int]:
+    def step(self, index: int, bar: Bar) -> tuple[int, int, int, str | None]:
         """Process one live bar as bar number ``index`` (1-based): the same kernel loop as
         :meth:`run`, fed one packed row. Returns the counts of trades, transitions and actions
-        so far, so callers fetch details only when something happened."""
+        so far, so callers fetch details only when something happened, and this bar's decision
+        result (None when the decision log is off)."""
         row = _ROW.pack(
             bar.timestamp, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.bid, bar.ask
         )
-        error, trades, transitions, actions = self.sandbox.call("step", index, row)
+        error, trades, transitions, actions, result = self.sandbox.call("step", index, row)
         self.sandbox.check(error)
-        return int(trades), int(transitions), int(actions)
+        return int(trades), int(transitions), int(actions), None if result is None else str(result)
 
     def extend_series(self, index: int, values: Mapping[SeriesKey, Mapping[str, float]]) -> None:
         """Set bar ``index`` of every tracked Lua series (live runners, before :meth:`step`).

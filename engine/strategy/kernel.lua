@@ -79,6 +79,7 @@ local trade_nums, n_trades, last_exit_reason = {}, 0, nil
 local transition_nums, transition_reasons, n_transitions = {}, {}, 0
 local decisions, logbuf, logged = {}, {}, false
 local decision_cap, decision_head = 0, 0
+local last_result = nil          -- the result of the last decision recorded (K.step returns it)
 local n_bars, n_actions = 0, 0
 local protected_tables = setmetatable({}, {__mode = "k"})
 
@@ -513,6 +514,7 @@ local function transition(trigger, reason)
 end
 
 local function record_decision(fname, result, from_state, price)
+  last_result = result
   decision_head = decision_head % decision_cap + 1
   decisions[decision_head] = {bar = cur, time = cur_time, price = price, state = from_state,
                               ["function"] = fname, result = result, to = state,
@@ -832,9 +834,11 @@ end
 function K.run(from, to) return protected(run_rows, bar_data, from, to, 0) end
 
 -- Process one live bar (index i, one packed row). Returns an error table or nil, then the
--- counts of trades, transitions and actions so far (cheap change detection for the caller).
+-- counts of trades, transitions and actions so far (cheap change detection for the caller)
+-- and this bar's decision result (nil without a decision log).
 function K.step(i, row)
-  return protected(run_rows, row, 1, 1, i - 1), n_trades, n_transitions, n_actions
+  last_result = nil
+  return protected(run_rows, row, 1, 1, i - 1), n_trades, n_transitions, n_actions, last_result
 end
 
 -- Decision-log entries for bars after `after_bar`, oldest first (at most the log size).
