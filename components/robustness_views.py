@@ -116,10 +116,10 @@ def make_table(result: Mapping[str, Any]) -> html.Table:
     )
 
 
-def fan_figure(result: Mapping[str, Any]) -> dict[str, Any]:
-    """Equity after each trade: 5–95 % and 25–75 % bands, the median and this backtest."""
-    fan = result["fan"]
-    x, bands = fan["trade"], fan["bands"]
+def band_traces(
+    x: list[Any], bands: Mapping[str, list[float]], original: list[float]
+) -> list[dict[str, Any]]:
+    """5–95 % and 25–75 % bands, the median and this backtest (SVG scatter traces)."""
 
     def band(low: str, high: str, alpha: float, name: str) -> list[dict[str, Any]]:
         edge = {
@@ -140,7 +140,7 @@ def fan_figure(result: Mapping[str, Any]) -> dict[str, Any]:
             },
         ]
 
-    data = [
+    return [
         *band("p5", "p95", 0.18, "5–95 %"),
         *band("p25", "p75", 0.35, "25–75 %"),
         {
@@ -154,14 +154,19 @@ def fan_figure(result: Mapping[str, Any]) -> dict[str, Any]:
         {
             "type": "scatter",
             "x": x,
-            "y": fan["original"],
+            "y": original,
             "mode": "lines",
             "name": "this backtest",
             "line": {"color": "#f39c12", "width": 1.5, "dash": "dot"},
         },
     ]
+
+
+def fan_figure(result: Mapping[str, Any]) -> dict[str, Any]:
+    """Equity after each trade: 5–95 % and 25–75 % bands, the median and this backtest."""
+    fan = result["fan"]
     return {
-        "data": data,
+        "data": band_traces(fan["trade"], fan["bands"], fan["original"]),
         "layout": base_layout(
             "Equity fan (trade by trade)",
             xaxis={"title": {"text": "trade #"}},

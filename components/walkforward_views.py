@@ -69,11 +69,14 @@ def make_fold_table(result: Mapping[str, Any]) -> html.Table:
     for fold in result["folds"]:
         params = fold["params"]
         shown = ", ".join(f"{k}={v}" for k, v in params.items()) if params else "none qualified"
+        failed = fold.get("status") == "failed"  # runs stored before folds had a status: ok
+        if failed:
+            shown = f"failed: {fold.get('error')}"
         cells = [
             html.Td(fold["fold"]),
             html.Td(f"{fold['is_start'][:10]} → {fold['is_end'][:10]}"),
             html.Td(f"{fold['oos_start'][:10]} → {fold['oos_end'][:10]}"),
-            html.Td(shown, className="wf-params"),
+            html.Td(shown, className="wf-params wf-failed" if failed else "wf-params"),
         ]
         for part in ("in_sample", "out_of_sample"):
             m = fold[part]

@@ -28,6 +28,7 @@ def main() -> int:
         os.nice(settings.worker_nice)
     # loaded once here, so every forked work-horse has them
     import jobs.backtest
+    import jobs.candle_bootstrap
     import jobs.lookahead
     import jobs.sweep
     import jobs.walkforward  # noqa: F401

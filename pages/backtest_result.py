@@ -17,6 +17,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components import backtest_charts as charts
+from components import bootstrap_views as cb
 from components import robustness_views as mc
 from components.backtest_results import (
     RUN_COLUMNS,
@@ -30,6 +31,7 @@ from components.backtest_results import (
 )
 from engine.api.backtests import delete as delete_handler
 from engine.api.backtests import status_of
+from engine.api.candle_bootstrap import candle_bootstrap_state, submit_candle_bootstrap
 from engine.api.core import ApiError, ApiRequest
 from engine.api.dispatch import respond
 from engine.api.robustness import lookahead_state, run_monte_carlo, submit_lookahead
@@ -290,6 +292,15 @@ def layout(backtest_id: str = "", **_query: str) -> html.Div:
                                 ],
                             ),
                             _card(
+                                "Candle bootstrap: re-run the strategy on synthetic price paths",
+                                [
+                                    cb.make_controls(),
+                                    html.Div(id=cb.OUTPUT),
+                                    dcc.Store(id=cb.STORE),
+                                    dcc.Interval(id=cb.POLL, interval=700, disabled=True),
+                                ],
+                            ),
+                            _card(
                                 "No-lookahead check",
                                 [
                                     mc.make_lookahead_controls(),
@@ -464,3 +475,54 @@ def _lookahead_poll(_n: int | None, check_id: str | None) -> Any:
         raise PreventUpdate
     state = lookahead_state(services(), check_id)
     return mc.lookahead_view(state), state["status"] not in ("queued", "running")
+
+
+def _bootstrap_body(state: dict[str, Any]) -> Any:
+    """Progress while it runs, then the percentile table and the fan."""
+    if state["status"] != "finished" or not state.get("result"):
+        return cb.progress_view(state)
+    result = state["result"]
+    return [cb.make_table(result), _graph(cb.fan_figure(result), 380, cb.FAN)]
+
+
+@callback(
+    Output(cb.STORE, "data"),
+    Output(cb.POLL, "disabled"),
+    Output(cb.OUTPUT, "children"),
+    Input(cb.RUN, "n_clicks"),
+    State(cb.PATHS, "value"),
+    State(cb.BLOCK, "value"),
+    State(cb.SEED, "value"),
+    State(ID, "data"),
+    prevent_initial_call=True,
+)
+def _bootstrap(n_clicks: int | None, paths: Any, block: Any, seed: Any, backtest_id: str) -> Any:
+    """Queue the candle bootstrap of this backtest."""
+    if not n_clicks:
+        raise PreventUpdate
+    body: dict[str, Any] = {"backtest_id": backtest_id}
+    for name, value in (("paths", paths), ("block", block), ("seed", seed)):
+        if isinstance(value, int | float):
+            body[name] = int(value)
+    try:
+        answer = submit_candle_bootstrap(services(), body)
+    except ApiError as exc:
+        return no_update, True, dbc.Alert(exc.message, color="warning", className="mt-2")
+    except TradeSimError as exc:
+        return no_update, True, dbc.Alert(str(exc), color="warning", className="mt-2")
+    return answer["bootstrap_id"], False, cb.progress_view({"status": "queued", "paths": 0})
+
+
+@callback(
+    Output(cb.OUTPUT, "children", allow_duplicate=True),
+    Output(cb.POLL, "disabled", allow_duplicate=True),
+    Input(cb.POLL, "n_intervals"),
+    State(cb.STORE, "data"),
+    prevent_initial_call=True,
+)
+def _bootstrap_poll(_n: int | None, bootstrap_id: str | None) -> Any:
+    """Paths done while it runs; the result once finished."""
+    if not bootstrap_id:
+        raise PreventUpdate
+    state = candle_bootstrap_state(services(), bootstrap_id)
+    return _bootstrap_body(state), state["status"] not in ("queued", "running")

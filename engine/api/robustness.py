@@ -8,8 +8,8 @@ objective and constraints optimize each fold's in-sample window) plus ``folds``,
 ``POST /api/robustness/monte-carlo`` resamples the backtest's closed trades (run 0's, the
 run the equity chart shows) and answers with the percentiles and the fan at once: the work
 is bounded numpy (at most 20 M simulated trade steps, well under a second), so it needs no
-job. (The candle bootstrap that re-runs the strategy on synthetic paths would be a job; it
-is not built yet.)
+job. (The candle bootstrap, which re-runs the strategy on synthetic paths, is a job:
+``engine/api/candle_bootstrap.py``.)
 """
 
 from __future__ import annotations
@@ -234,7 +234,7 @@ ROBUSTNESS_ROUTES = [
         "/api/robustness/walk-forward",
         ("POST",),
         create_walk_forward,
-        "Queue a walk-forward run (folds optimized in-sample, tested out-of-sample)",
+        "Queue a walk-forward run (one job per fold: optimized in-sample, tested out-of-sample)",
         body=WalkForwardBody,
         status=202,
         errors=(400, 503),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.api.backtests import BACKTEST_ROUTES
+from engine.api.candle_bootstrap import CANDLE_BOOTSTRAP_ROUTES
 from engine.api.collection import COLLECTION_ROUTES
 from engine.api.core import ApiRequest, ApiResponse, Route, ok
 from engine.api.history import HISTORY_ROUTES
@@ -48,6 +49,7 @@ ROUTES: list[Route] = [
     *BACKTEST_ROUTES,
     *SWEEP_ROUTES,
     *ROBUSTNESS_ROUTES,
+    *CANDLE_BOOTSTRAP_ROUTES,
     *OPENAPI_ROUTES,
     *STRATEGY_ROUTES,
     *SETUP_ROUTES,

@@ -65,6 +65,17 @@ class ChunkEvaluator:
         self.runtimes = 0
         self._instance: StrategyInstance | None = None
 
+    def use_series(self, series: BarSeries) -> None:
+        """Evaluate on ``series`` from now on (same symbol and timeframe), keeping the Lua
+        runtime: its cached indicator series are dropped and computed again from the new
+        bars (the candle bootstrap runs every synthetic path this way)."""
+        self.series = series
+        self.provider = CachedSeries(series)
+        self.packed = pack_bars(series)
+        self.per_year = periods_per_year(series.symbol, series.timestamp)
+        if self._instance is not None:
+            self._instance.replace_bars(self.packed, self.provider)
+
     def _runtime(self, params: Mapping[str, int | float]) -> StrategyInstance:
         instance = self._instance
         if instance is None or len(instance.series_tables) >= MAX_SERIES - SERIES_HEADROOM:

@@ -367,6 +367,52 @@ class LookaheadCheck(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class WalkForwardFold(Base):
+    """One fold of a walk-forward run, written by the job that ran it: ``ok`` with the fold's
+    table row and the out-of-sample equity the gather job stitches, or ``failed`` with why."""
+
+    __tablename__ = "walk_forward_folds"
+    __table_args__ = (
+        CheckConstraint("status IN ('ok', 'failed')", name="status"),
+        UniqueConstraint("walk_forward_id", "fold"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    walk_forward_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("walk_forwards.walk_forward_id", ondelete="CASCADE")
+    )
+    fold: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CandleBootstrap(Base):
+    """A candle (block) bootstrap of a backtest: paths, block and seed, status, progress
+    (paths done) and the result JSON (percentiles, probability of loss, equity fan)."""
+
+    __tablename__ = "candle_bootstraps"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in SWEEP_STATUSES)})", name="status"),
+        Index("ix_candle_bootstraps_backtest_id", "backtest_id"),
+    )
+
+    bootstrap_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    backtest_id: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(16))
+    paths: Mapped[int]
+    block: Mapped[int]
+    seed: Mapped[int] = mapped_column(BigInteger)
+    done: Mapped[int]
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 SETUP_STATUSES = ("active", "paused", "stopped")
 SIGNAL_KINDS = ("BUY", "SELL", "HOLD")
 

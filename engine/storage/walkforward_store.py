@@ -1,4 +1,5 @@
-"""Stored walk-forward runs: config, status, progress and the result JSON.
+"""Stored walk-forward runs: config, status, progress and the result JSON; each fold's
+outcome in ``walk_forward_folds`` as its job finishes (the gather job assembles them).
 
 The API creates a ``queued`` row, the job moves it to ``running`` (with progress) and then
 ``finished`` (with the result), ``failed`` (with the reason) or ``cancelled``; terminal rows
@@ -14,10 +15,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from engine.storage.models import Base
 
 _TABLE = Base.metadata.tables["walk_forwards"]
+_FOLDS = Base.metadata.tables["walk_forward_folds"]
 ACTIVE = ("queued", "running")
 
 
@@ -138,6 +141,34 @@ class WalkForwardStore:
     def cancel(self, walk_forward_id: str) -> bool:
         """Mark an active run cancelled (the job stops at its next check)."""
         return self._update(walk_forward_id, ACTIVE, status="cancelled", finished_at=_now())
+
+    def record_fold(
+        self, walk_forward_id: str, fold: int, outcome: Mapping[str, Any], error: str | None = None
+    ) -> int:
+        """Store fold ``fold``'s outcome (``ok``; ``failed`` when ``error`` is given) unless
+        it is already stored (a retried job); the number of folds stored."""
+        values = {
+            "walk_forward_id": walk_forward_id,
+            "fold": fold,
+            "status": "ok" if error is None else "failed",
+            "result": dict(outcome),
+            "error": error,
+            "finished_at": _now(),
+        }
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(_FOLDS.insert().values(**values))
+        except IntegrityError:
+            pass
+        return len(self.folds(walk_forward_id))
+
+    def folds(self, walk_forward_id: str) -> dict[int, dict[str, Any]]:
+        """Stored fold outcomes by fold index."""
+        query = sa.select(_FOLDS.c.fold, _FOLDS.c.result).where(
+            _FOLDS.c.walk_forward_id == walk_forward_id
+        )
+        with self._engine.connect() as conn:
+            return {int(fold): result for fold, result in conn.execute(query)}
 
     def _update(self, walk_forward_id: str, allowed: tuple[str, ...] | None, **values: Any) -> bool:
         query = _TABLE.update().where(_TABLE.c.walk_forward_id == walk_forward_id)

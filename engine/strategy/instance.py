@@ -169,6 +169,15 @@ class StrategyInstance:
         """Give the kernel the packed bar rows for :meth:`run`."""
         self.sandbox.set_bars(packed)
 
+    def replace_bars(self, packed: bytes, provider: SeriesProvider) -> None:
+        """Swap in other bars and their indicator provider, keeping this runtime: every
+        cached series is dropped (Lua and Python side) and read again from ``provider``.
+        Call :meth:`load` before the next :meth:`run`."""
+        self.provider = provider
+        self.series_tables.clear()
+        self.sandbox.call("forget_series")
+        self.set_bars(packed)
+
     def run(self, first: int, last: int) -> None:
         """Process bars ``first..last`` (1-based, inclusive) of the packed rows."""
         self.sandbox.check(self.sandbox.call("run", first, last))

@@ -769,6 +769,7 @@ end
 
 -- public entry points (called from Python through engine/sandbox.py) --------------------------
 local bar_data = nil
+local ind_specs, ind_fields
 
 function K.setup(config, transitions_table, actions, state_fns, indicator_specs, field_names,
                  series_loader, state_codes, trigger_codes)
@@ -782,6 +783,7 @@ function K.setup(config, transitions_table, actions, state_fns, indicator_specs,
   md = {symbol = config.symbol, timeframe = config.timeframe}
   protected_tables[md] = true
   posview = make_posview()
+  ind_specs, ind_fields = indicator_specs, field_names
   ind = make_indicators(indicator_specs, field_names)
   string.dump = nil
   new_runner()
@@ -888,6 +890,12 @@ end
 -- K.results), so a long-running strategy's memory stays flat; the counts restart at 0.
 function K.forget_results()
   trade_nums, n_trades, transition_nums, transition_reasons, n_transitions = {}, 0, {}, {}, 0
+end
+
+-- Drop every cached indicator series (new bars follow: a synthetic price path); the next read
+-- of each series asks Python again.
+function K.forget_series()
+  ind = make_indicators(ind_specs, ind_fields)
 end
 
 function K.snapshot(with_decisions)
