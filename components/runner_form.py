@@ -33,6 +33,9 @@ SUBMIT = f"{P}-submit"
 CANCEL = f"{P}-cancel"
 GENERAL_ERROR = f"{P}-error"
 AUTO_ID = f"{P}-auto-id"
+PREFILL = f"{P}-prefill"
+"""Store of the link's checked param values: ``{"strategy": path, "params": {...}}``."""
+PREFILL_NOTE = f"{P}-prefill-note"
 #: Fields with an inline message (``feedback_id(field)``); params use ``param_id``.
 FIELDS = ("runner_id", "symbol", "strategy", "timeframe", "window_size")
 FIELD_INPUT = {
@@ -208,7 +211,7 @@ def validate_form(
             problems[f"param:{name}"] = "Enter a number (or clear the form to use defaults)."
             continue
         try:
-            _spec(spec).validate(value)
+            param_spec(spec).validate(value)
         except ConfigError as exc:
             problems[f"param:{name}"] = _sentence(str(exc), f"param {name}: ")
     return problems
@@ -218,7 +221,7 @@ def coerce_params(
     params: Sequence[Mapping[str, Any]], param_values: Mapping[str, Any]
 ) -> dict[str, int | float]:
     """The form's parameter values as the declared kinds (call after :func:`validate_form`)."""
-    return {str(s["name"]): _spec(s).validate(param_values[str(s["name"])]) for s in params}
+    return {str(s["name"]): param_spec(s).validate(param_values[str(s["name"])]) for s in params}
 
 
 def engine_error_field(
@@ -257,9 +260,16 @@ def suggest_runner_id(symbol: str | None, strategy_path: str | None, taken: Iter
     return candidate
 
 
-def make_create_form(strategy_opts: list[dict[str, Any]], strategy: str | None = None) -> list[Any]:
-    """The form body (ids from this module), ``strategy`` preselected; the page's callbacks
-    fill in the strategy's description and parameters."""
+def make_create_form(
+    strategy_opts: list[dict[str, Any]],
+    strategy: str | None = None,
+    prefill: Mapping[str, Any] | None = None,
+) -> list[Any]:
+    """The form body (ids from this module), ``strategy`` preselected and ``symbol``,
+    ``timeframe``, ``window`` from ``prefill`` (its ``ignored`` values named in a note); the
+    page's callbacks fill in the strategy's description and parameters."""
+    given = prefill or {}
+    ignored = given.get("ignored") or []
 
     def field(label: str, control: Any, name: str, width: int) -> dbc.Col:
         return dbc.Col(
@@ -274,6 +284,14 @@ def make_create_form(strategy_opts: list[dict[str, Any]], strategy: str | None =
 
     return [
         dbc.Alert(id=GENERAL_ERROR, color="danger", is_open=False, className="py-2"),
+        dbc.Alert(
+            ["Left out from the link: ", "; ".join(ignored), "."],
+            id=PREFILL_NOTE,
+            color="warning",
+            className="py-2 small",
+        )
+        if ignored
+        else None,
         dbc.Row(
             [
                 field(
@@ -287,6 +305,7 @@ def make_create_form(strategy_opts: list[dict[str, Any]], strategy: str | None =
                     dcc.Dropdown(
                         id=SYMBOL,
                         options=symbol_options(),
+                        value=given.get("symbol"),
                         placeholder="Choose a symbol",
                         search_order="original",
                         maxHeight=320,
@@ -319,13 +338,24 @@ def make_create_form(strategy_opts: list[dict[str, Any]], strategy: str | None =
             [
                 field(
                     "Timeframe",
-                    dbc.Select(id=TIMEFRAME, options=timeframe_options(), value="1m"),
+                    dbc.Select(
+                        id=TIMEFRAME,
+                        options=timeframe_options(),
+                        value=given.get("timeframe") or "1m",
+                    ),
                     "timeframe",
                     6,
                 ),
                 field(
                     "Window size (bars)",
-                    dbc.Input(id=WINDOW, type="number", value=100, min=2, max=10_000, step=1),
+                    dbc.Input(
+                        id=WINDOW,
+                        type="number",
+                        value=given.get("window") or 100,
+                        min=2,
+                        max=10_000,
+                        step=1,
+                    ),
                     "window_size",
                     6,
                 ),
@@ -337,13 +367,16 @@ def make_create_form(strategy_opts: list[dict[str, Any]], strategy: str | None =
 
 
 def make_create_modal(
-    strategy_opts: list[dict[str, Any]], strategy: str | None, is_open: bool
+    strategy_opts: list[dict[str, Any]],
+    strategy: str | None,
+    is_open: bool,
+    prefill: Mapping[str, Any] | None = None,
 ) -> dbc.Modal:
     """The "New runner" modal around :func:`make_create_form`."""
     return dbc.Modal(
         [
             dbc.ModalHeader(dbc.ModalTitle("New runner")),
-            dbc.ModalBody(make_create_form(strategy_opts, strategy)),
+            dbc.ModalBody(make_create_form(strategy_opts, strategy, prefill)),
             dbc.ModalFooter(
                 [
                     dbc.Button("Cancel", id=CANCEL, color="light", outline=True),
@@ -359,7 +392,8 @@ def make_create_modal(
     )
 
 
-def _spec(spec: Mapping[str, Any]) -> ParamSpec:
+def param_spec(spec: Mapping[str, Any]) -> ParamSpec:
+    """The :class:`ParamSpec` of a declared param's JSON form (checks values)."""
     return ParamSpec(
         name=str(spec["name"]),
         default=spec["default"],

@@ -41,6 +41,7 @@ class EditorIds:
     runner: str
     quick: str
     backtest: str
+    optimize: str
     quick_symbol: str
     quick_out: str
     problems: str
@@ -84,8 +85,8 @@ def make_editor_toolbar(
     runner_href: str,
     ids: EditorIds,
 ) -> html.Div:
-    """Breadcrumb, badges, unsaved/save status, and the quick-test, runner, duplicate and save
-    buttons."""
+    """Breadcrumb, badges, unsaved/save status, and the quick-test, backtest, optimize,
+    runner, duplicate and save buttons."""
     counts = diagnostic_counts(diagnostics)
     symbols = [{"label": s.display, "value": s.symbol} for s in SYMBOLS]
     return html.Div(
@@ -123,6 +124,15 @@ def make_editor_toolbar(
                         size="sm",
                         outline=True,
                         id=ids.backtest,
+                    ),
+                    dbc.Button(
+                        "Optimize",
+                        href=f"/optimize?strategy={name}",
+                        color="success",
+                        size="sm",
+                        outline=True,
+                        id=ids.optimize,
+                        title="Sweep this strategy's @params",
                     ),
                     dbc.Button(
                         "Run as runner",

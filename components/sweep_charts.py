@@ -1,7 +1,8 @@
 """Charts and table rows of a sweep's results (``GET /api/sweeps/<id>/results`` rows).
 
 Pure functions: a 2-D heatmap of any metric over two params (the other params aggregated by
-max or mean), a 1-D line over one param, and the rows for the results grid.
+max or mean), a 1-D line over one param, a scatter of every combination (one param against a
+metric, coloured by another param) and the rows for the results grid.
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ from engine.optimize.objective import metric_value
 
 Figure = dict[str, Any]
 HEAT_SCALE = [[0.0, "#c0392b"], [0.5, "#2b2b2b"], [1.0, "#00bc8c"]]
+INFEASIBLE = "#7f8c8d"
+BEST_MARKER = {
+    "symbol": "star",
+    "size": 16,
+    "color": "#f1c40f",
+    "line": {"width": 1, "color": "#222"},
+}
 TABLE_METRICS = (
     "total_return_pct",
     "sharpe",
@@ -98,12 +106,7 @@ def heatmap_figure(
                 "mode": "markers",
                 "x": [str(best[x])],
                 "y": [str(best[y])],
-                "marker": {
-                    "symbol": "star",
-                    "size": 16,
-                    "color": "#f1c40f",
-                    "line": {"width": 1, "color": "#222"},
-                },
+                "marker": BEST_MARKER,
                 "name": "best",
                 "hovertemplate": "best<extra></extra>",
                 "showlegend": False,
@@ -141,6 +144,100 @@ def line_figure(rows: Sequence[Mapping[str, Any]], x: str, metric: str, how: str
             f"{metric.replace('_', ' ')} along {x}",
             xaxis={"title": {"text": x}},
             yaxis={"title": {"text": metric.replace("_", " ")}},
+        ),
+    }
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a finite float, or None (missing, text or non-finite)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if np.isfinite(value) else None
+
+
+def _hover(params: Mapping[str, Any], metric: str, value: float) -> str:
+    shown = "<br>".join(f"{k} = {v}" for k, v in params.items())
+    return f"{shown}<br>{metric} = {value:.4g}"
+
+
+def scatter_figure(
+    rows: Sequence[Mapping[str, Any]],
+    x_param: str,
+    metric: str,
+    color_param: str | None = None,
+    best_index: int | None = None,
+) -> Figure:
+    """Every finished combination as a point: param ``x_param`` against ``metric``, filled and
+    coloured by param ``color_param`` (continuous scale with a colorbar; one colour when None)
+    if it meets the constraints, hollow grey if not; the combination ``best_index`` starred.
+    Nothing is aggregated, so any number of swept params shows."""
+    points = []
+    for row in _ok(rows):
+        x = _number(row["params"].get(x_param))
+        y = _number(metric_value(row["metrics"], metric))
+        if x is not None and y is not None:
+            points.append((row, x, y))
+    feasible = [p for p in points if p[0].get("feasible")]
+    infeasible = [p for p in points if not p[0].get("feasible")]
+    colors = [_number(p[0]["params"].get(color_param)) for p in feasible] if color_param else []
+    marker: dict[str, Any] = {"size": 10, "line": {"width": 1, "color": "rgba(255,255,255,0.55)"}}
+    if colors and all(c is not None for c in colors):
+        marker.update(
+            color=colors,
+            colorscale="Viridis",
+            showscale=True,
+            colorbar={"title": {"text": color_param, "side": "right"}, "thickness": 14},
+        )
+    else:
+        marker["color"] = ACCENT
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "x": [p[1] for p in feasible],
+            "y": [p[2] for p in feasible],
+            "text": [_hover(p[0]["params"], metric, p[2]) for p in feasible],
+            "hovertemplate": "%{text}<extra></extra>",
+            "marker": marker,
+            "name": "meets constraints",
+        }
+    ]
+    if infeasible:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [p[1] for p in infeasible],
+                "y": [p[2] for p in infeasible],
+                "text": [_hover(p[0]["params"], metric, p[2]) for p in infeasible],
+                "hovertemplate": "%{text}<br>(fails the constraints)<extra></extra>",
+                "marker": {"size": 10, "symbol": "circle-open", "color": INFEASIBLE},
+                "opacity": 0.8,
+                "name": "fails constraints",
+            }
+        )
+    best = [p for p in points if p[0]["combo_index"] == best_index]
+    if best:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [best[0][1]],
+                "y": [best[0][2]],
+                "marker": BEST_MARKER,
+                "name": "best",
+                "hovertemplate": f"best (#{best_index})<extra></extra>",
+            }
+        )
+    colored = f", colour: {color_param}" if color_param else ""
+    return {
+        "data": data,
+        "layout": base_layout(
+            f"{metric.replace('_', ' ')} against {x_param} (every combination{colored})",
+            xaxis={"title": {"text": x_param}},
+            yaxis={"title": {"text": metric.replace("_", " ")}},
+            legend={"x": 0, "xanchor": "left", "y": -0.1, "yanchor": "top"},
+            margin={"l": 64, "r": 16, "t": 40, "b": 64},
         ),
     }
 

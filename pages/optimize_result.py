@@ -1,7 +1,9 @@
 """One sweep ``/optimize/<id>``: progress (combinations done / total, ETA) with Cancel while
-it runs; the heatmap of any metric over any two params (or a line for one), and a sortable
-table of every combination, both filling in as rows land. "Open as backtest" runs the
-selected row as a full backtest. Shareable: everything is read from the database.
+it runs; the heatmap of any metric over any two params, a line over one or a scatter of every
+combination (one param against the metric, coloured by another), and a sortable table of
+every combination, both filling in as rows land. "Open as backtest" runs the selected row as
+a full backtest; "Run as runner" opens the runner form prefilled with it. Shareable:
+everything is read from the database.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components import sweep_charts as charts
+from components import sweep_controls as controls
 from components.backtest_results import make_grid, make_progress
-from components.sweep_form import metric_options
+from components.runner_prefill import runner_link
+from components.sweep_controls import AGG, AGG_COL, COLOR, COLOR_COL, METRIC, VIEW, Y_COL, X, Y
 from engine.api.backtests import submit as submit_backtest
 from engine.api.core import ApiError, ApiRequest
 from engine.api.dispatch import respond
@@ -42,14 +46,11 @@ VERSION = f"{P}-version"
 PROGRESS = f"{P}-progress"
 CANCEL = f"{P}-cancel"
 BEST = f"{P}-best"
-METRIC = f"{P}-metric"
-X = f"{P}-x"
-Y = f"{P}-y"
-AGG = f"{P}-agg"
 CHART = f"{P}-chart"
 GRID = f"{P}-grid"
 OPEN = f"{P}-open"
 OPEN_ERROR = f"{P}-open-error"
+RUNNER = f"{P}-runner"
 WF_FOLDS = f"{P}-wf-folds"
 WF_MODE = f"{P}-wf-mode"
 WF_RUN = f"{P}-wf-run"
@@ -131,59 +132,9 @@ def layout(sweep_id: str = "", **_query: str) -> html.Div:
     state = _progress_state(sweep_id)
     active = state["status"] in ("queued", "running")
     params = [r["name"] for r in record.config["space"]]
-    x = params[0]
-    y = params[1] if len(params) > 1 else None
-    select = {"size": "sm"}
-    controls = dbc.Row(
-        [
-            dbc.Col(
-                [
-                    dbc.Label("Metric", className="bt-label"),
-                    dbc.Select(
-                        id=METRIC,
-                        options=metric_options(),
-                        value=record.config["objective"]["metric"],
-                        **select,
-                    ),
-                ],
-                md=4,
-            ),
-            dbc.Col(
-                [
-                    dbc.Label("X", className="bt-label"),
-                    dbc.Select(id=X, options=_options(params), value=x, **select),
-                ],
-                md=3,
-            ),
-            dbc.Col(
-                [
-                    dbc.Label("Y", className="bt-label"),
-                    dbc.Select(
-                        id=Y,
-                        options=[{"label": "— (line)", "value": ""}, *_options(params)],
-                        value=y or "",
-                        **select,
-                    ),
-                ],
-                md=3,
-            ),
-            dbc.Col(
-                [
-                    dbc.Label("Others", className="bt-label"),
-                    dbc.Select(
-                        id=AGG,
-                        options=[
-                            {"label": "max", "value": "max"},
-                            {"label": "mean", "value": "mean"},
-                        ],
-                        value="max",
-                        **select,
-                    ),
-                ],
-                md=2,
-            ),
-        ],
-        className="g-2 mb-2",
+    view = "heatmap" if len(params) > 1 else "line"
+    chart_controls = controls.make_chart_controls(
+        params, view, record.config["objective"]["metric"]
     )
     progress = dbc.Card(
         dbc.CardBody(
@@ -231,6 +182,16 @@ def layout(sweep_id: str = "", **_query: str) -> html.Div:
                             className="ms-2",
                             disabled=True,
                         ),
+                        dbc.Button(
+                            "Run as runner",
+                            id=RUNNER,
+                            color="info",
+                            outline=True,
+                            size="sm",
+                            className="ms-2",
+                            disabled=True,
+                            title="Open the runner form with this combination's params",
+                        ),
                     ],
                     className="d-flex align-items-center",
                 )
@@ -257,7 +218,7 @@ def layout(sweep_id: str = "", **_query: str) -> html.Div:
             dbc.Card(
                 dbc.CardBody(
                     [
-                        controls,
+                        chart_controls,
                         dcc.Graph(id=CHART, config=GRAPH_CONFIG, style={"height": "460px"}),
                     ],
                     className="p-2",
@@ -333,10 +294,6 @@ def _walk_forward_card(method: str) -> dbc.Card:
     )
 
 
-def _options(names: list[str]) -> list[dict[str, str]]:
-    return [{"label": n, "value": n} for n in names]
-
-
 @callback(
     Output(PROGRESS, "children"),
     Output(BEST, "children"),
@@ -366,32 +323,70 @@ def _poll(_n: int | None, sweep_id: str) -> tuple[Any, Any, Any, bool, Any]:
 
 
 @callback(
+    Output(Y_COL, "style"),
+    Output(COLOR_COL, "style"),
+    Output(AGG_COL, "style"),
+    Input(VIEW, "value"),
+    prevent_initial_call=True,
+)
+def _view(view: str) -> tuple[Any, Any, Any]:
+    """Show the controls the chosen view uses."""
+    shown = controls.shown(view)
+    return shown["y"], shown["color"], shown["agg"]
+
+
+@callback(
     Output(CHART, "figure"),
     Output(GRID, "rowData"),
     Input(VERSION, "data"),
+    Input(VIEW, "value"),
     Input(METRIC, "value"),
     Input(X, "value"),
     Input(Y, "value"),
+    Input(COLOR, "value"),
     Input(AGG, "value"),
     State(ID, "data"),
 )
-def _charts(_version: Any, metric: str, x: str, y: str, how: str, sweep_id: str) -> Any:
-    """Heatmap (two params) or line (one) of ``metric``, and the table rows."""
+def _charts(
+    _version: Any, view: str, metric: str, x: str, y: str, color: str, how: str, sweep_id: str
+) -> Any:
+    """Heatmap (two params), line (one) or scatter (every combination) of ``metric``, and the
+    table rows."""
     store = SweepStore(services().db)
     rows = store.results(sweep_id)
     record = store.get(sweep_id)
     best = record.best if record and record.best else None
-    if y and y != x:
+    best_index = best["combo_index"] if best else None
+    if view == "scatter":
+        figure = charts.scatter_figure(rows, x, metric, color or None, best_index)
+    elif view == "heatmap" and y and y != x:
         figure = charts.heatmap_figure(rows, x, y, metric, how, best and best["params"])
     else:
         figure = charts.line_figure(rows, x, metric, how)
-    return figure, charts.result_rows(rows, best and best["combo_index"])
+    return figure, charts.result_rows(rows, best_index)
 
 
-@callback(Output(OPEN, "disabled"), Input(GRID, "selectedRows"))
-def _selected(rows: list[dict[str, Any]] | None) -> bool:
-    """ "Open as backtest" needs a finished row."""
-    return not rows or not str(rows[0].get("status", "")).startswith("ok")
+@callback(
+    Output(OPEN, "disabled"),
+    Output(RUNNER, "disabled"),
+    Output(RUNNER, "href"),
+    Input(GRID, "selectedRows"),
+    State(ID, "data"),
+)
+def _selected(rows: list[dict[str, Any]] | None, sweep_id: str) -> tuple[bool, bool, str | None]:
+    """ "Open as backtest" needs a finished row; "Run as runner" links to the runner form
+    prefilled with the sweep's strategy, market and the row's params."""
+    if not rows:
+        return True, True, None
+    record = SweepStore(services().db).get(sweep_id)
+    if record is None:
+        return True, True, None
+    finished = str(rows[0].get("status", "")).startswith("ok")
+    return not finished, False, runner_link(record.config["backtest"], _row_params(rows[0]))
+
+
+def _row_params(row: dict[str, Any]) -> dict[str, Any]:
+    return {k.removeprefix("p_"): v for k, v in row.items() if k.startswith("p_")}
 
 
 @callback(
@@ -410,7 +405,7 @@ def _open(n_clicks: int | None, rows: list[dict[str, Any]] | None, sweep_id: str
     record = SweepStore(services().db).get(sweep_id)
     if record is None:
         return no_update, "This sweep no longer exists.", True
-    params = {k.removeprefix("p_"): v for k, v in rows[0].items() if k.startswith("p_")}
+    params = _row_params(rows[0])
     body = BacktestConfig.from_dict(record.config["backtest"]).to_request()
     body["params"] = {**body["params"], **params}
     body["note"] = f"sweep {sweep_id} combination #{rows[0]['combo']}"

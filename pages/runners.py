@@ -1,5 +1,6 @@
 """Runner Manager ``/``: summary cards, the runners grid with filters, per-row and bulk actions,
-and the create-runner form (``/?create=1&strategy=<path>`` opens it prefilled).
+and the create-runner form (``/?create=1&strategy=<path>`` opens it prefilled; also
+``symbol``, ``timeframe``, ``window`` and ``params``, e.g. from a sweep's "Run as runner").
 
 Every read goes through ``services().engine`` (snapshots are one MGET) and never raises when
 the engine or Redis is down: the page says "engine offline" and keeps the last known state.
@@ -19,6 +20,7 @@ from dash.exceptions import PreventUpdate
 from components import runner_form as form
 from components.runner_format import ACTION_DONE, make_toast
 from components.runner_layout import make_confirm_modal, make_offline_alert, make_runners_header
+from components.runner_prefill import prefill
 from components.runner_table import (
     BULK_DELETE,
     BULK_START,
@@ -116,22 +118,22 @@ def layout(
     create: str | None = None,
     strategy: str | None = None,
     deleted: str | None = None,
-    **_query: Any,
+    **query: Any,
 ) -> html.Div:
-    """The manager; ``?create=1&strategy=<name or path>`` opens the form prefilled and
-    ``?deleted=<id>`` (from the detail page) confirms a deletion."""
+    """The manager; ``?create=1&strategy=<name or path>`` opens the form prefilled (also
+    ``symbol``, ``timeframe``, ``window`` and ``params``: JSON or ``name=value,...``; bad
+    values are left out with a note) and ``?deleted=<id>`` (from the detail page) confirms a
+    deletion."""
     view = refresh_view(services().engine)
     store = _strategies()
     try:
         infos = store.list()
     except TradeSimError:
         infos = []
-    chosen = None
-    if strategy:
-        try:
-            chosen = store.resolve(strategy).relative_to(store.root).as_posix()
-        except (TradeSimError, ValueError):
-            chosen = None
+    chosen, specs = _chosen(store, strategy)
+    values = prefill(query, specs)
+    if strategy and chosen is None:
+        values["ignored"].insert(0, f"strategy {strategy!r} (not found)")
     return html.Div(
         [
             dcc.Interval(id=INTERVAL, interval=REFRESH_MS),
@@ -139,6 +141,7 @@ def layout(
             dcc.Store(id=PENDING),
             dcc.Store(id=ROW_ACTION),
             dcc.Store(id=form.AUTO_ID, data=""),
+            dcc.Store(id=form.PREFILL, data={"strategy": chosen, "params": values["params"]}),
             html.Div(
                 make_toast("Deleted", f"Deleted {deleted}.") if deleted else None,
                 id=TOASTS,
@@ -149,7 +152,7 @@ def layout(
             dbc.Row(view["summary"], id=SUMMARY, className="g-2 mb-3 summary-row"),
             make_filter_bar(view["symbols"], view["strategies"]),
             html.Div(make_runner_grid(GRID, view["rows"]), className="grid-frame"),
-            form.make_create_modal(form.strategy_options(infos), chosen, create == "1"),
+            form.make_create_modal(form.strategy_options(infos), chosen, create == "1", values),
             make_confirm_modal(
                 CONFIRM,
                 CONFIRM_OK,
@@ -162,6 +165,18 @@ def layout(
         id=PAGE,
         className=_page_class(view["offline"]),
     )
+
+
+def _chosen(store: StrategyStore, strategy: Any) -> tuple[str | None, list[Any] | None]:
+    """(relative path, declared params) of the link's strategy, or (None, None)."""
+    if not isinstance(strategy, str) or not strategy:
+        return None, None
+    try:
+        path = store.resolve(strategy)
+        info, _code = store.get(path.stem)
+    except (TradeSimError, ValueError):
+        return None, None
+    return path.relative_to(store.root).as_posix(), list(info.params)
 
 
 def _page_class(offline: bool) -> str:
@@ -375,14 +390,17 @@ def _toggle_form(_new: int | None, _cancel: int | None) -> bool:
     Output(form.STRATEGY_INFO, "children"),
     Output(form.PARAMS, "children"),
     Input(form.STRATEGY, "value"),
+    State(form.PREFILL, "data"),
 )
-def _strategy_chosen(path: str | None) -> tuple[list[Any], list[Any]]:
+def _strategy_chosen(path: str | None, given: dict[str, Any] | None) -> tuple[Any, Any]:
+    """Description and param inputs of the chosen strategy (a link's params for its own)."""
     found, error = _param_specs(path)
     if found is None:
         message = error or "Choose a strategy to set its parameters."
         return form.make_strategy_info(None, None), [html.Div(message, className="hint")]
     info, code = found
-    return form.make_strategy_info(info, code), form.make_param_inputs(info.params)
+    values = (given or {}).get("params") if path == (given or {}).get("strategy") else None
+    return form.make_strategy_info(info, code), form.make_param_inputs(info.params, values)
 
 
 @callback(

@@ -137,6 +137,7 @@ EDITOR_IDS = le.EditorIds(
     runner=f"{P}-runner",
     quick=QUICK,
     backtest=f"{P}-backtest",
+    optimize=f"{P}-optimize",
     quick_symbol=QUICK_SYMBOL,
     quick_out=QUICK_OUT,
     problems=PROBLEMS,
