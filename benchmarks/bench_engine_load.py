@@ -42,12 +42,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--hosts", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
-    log_path = os.environ.get("BENCH_ENGINE_LOG", os.devnull)  # the engine's output, if wanted
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        EmbeddedRedis(Path(tmp) / "redis") as server,
-        open(log_path, "w") as log,
-    ):
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp) / "redis") as server:
+        log_path = Path(tmp) / "engine.log"  # host restarts are reported from it
+        log = log_path.open("w")
         settings = Settings(
             data_dir=Path(tmp),
             redis_url=server.url,
@@ -88,7 +85,11 @@ def main() -> None:
         cpu0, t_start = [p.cpu_times() for p in family], time.perf_counter()
         time.sleep(args.seconds)
         elapsed = time.perf_counter() - t_start
-        cpu1 = [p.cpu_times() for p in family]
+        try:
+            cpu1 = [p.cpu_times() for p in family]
+        except psutil.NoSuchProcess:
+            restarts = [line for line in log_path.read_text().splitlines() if "restarted" in line]
+            raise SystemExit(f"a runner host was restarted during the run: {restarts}") from None
         end_bars = sum(s["stats"]["bars_processed"] for s in client.snapshots())
         beat = client.heartbeat() or {}
         cpus = [
@@ -121,6 +122,7 @@ def main() -> None:
         print(f"load average {os.getloadavg()[0]:.2f} (the machine is shared: numbers are noisy)")
         proc.terminate()
         proc.wait(timeout=30)
+        log.close()
 
 
 if __name__ == "__main__":

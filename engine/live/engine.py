@@ -61,6 +61,8 @@ MAX_BARS_PER_TICK = 20
 TICK_BUDGET_S = 0.05
 MAX_BACKLOG = 64
 """Bars queued for a host (besides the batch it is processing) before its feeds wait."""
+BLOCKED_RETRY_S = 0.005
+"""A feed waiting for its hosts' backlog is looked at again after this long (or a reply)."""
 """A tick stops taking bars after this long (feeds take turns starting); when the engine
 cannot keep up, the feeds' clocks slip instead (see ``SimClock.slip``)."""
 
@@ -495,16 +497,20 @@ class TradingEngine:
         slots = list(self.feeds.values())
         self._tick_cursor = (self._tick_cursor + 1) % max(1, len(slots))
         for slot in slots[self._tick_cursor :] + slots[: self._tick_cursor]:
+            blocked = False
             for _ in range(MAX_BARS_PER_TICK):  # bars that closed since the last tick
                 if slot.feed.seconds_to_next() > 0 or time.perf_counter() >= deadline:
                     break
                 if any(self.hosts[i].backlog() >= MAX_BACKLOG for i in slot.hosts):
-                    break  # its hosts are behind: the feed's clock slips, no bar piles up
+                    blocked = True  # its hosts are behind: the feed's clock slips
+                    break
                 bar = slot.feed.next_bar()
                 if bar is None:
                     break
                 self._broadcast(slot, bar, time.monotonic())
-            slot.next_due = now + slot.feed.seconds_to_next()
+            # a blocked feed is due again once a host replies (the loop waits on the hosts'
+            # pipes), not at once: spinning on it took the CPU the hosts needed to catch up
+            slot.next_due = now + (BLOCKED_RETRY_S if blocked else slot.feed.seconds_to_next())
             if now - slot.forming_at >= FORMING_EVERY_S:
                 slot.forming_at = now
                 forming = slot.feed.forming()
@@ -572,10 +578,8 @@ class TradingEngine:
         )
         rows: list[dict[str, Any]] = []
         for host in self.hosts:
-            if host.index in self._to_restore:
-                continue
-            with contextlib.suppress(CommandError):
-                rows += self._call(host.index, "rows", {})
+            if host.index not in self._to_restore:
+                rows += host.status_rows()  # reported by the host: no call waits on it
         self.publisher.summary(rows)
 
     def shutdown(self) -> None:

@@ -119,13 +119,14 @@ def serve(group: RunnerGroup, name: str, args: dict[str, Any]) -> Any:
         return group.delete(args["runner_id"])
     if name == "close_position":
         return group.close_position(args["runner_id"])
-    if name == "rows":
-        group.refresh_idle()
-        return group.status_rows()
     if name == "save_all":
         group.save_all()
         return True
     raise CommandError("validation", f"unknown host command '{name}'")
+
+
+ROWS_EVERY_S = 1.0
+"""How often a host reports its runners' status rows to the engine."""
 
 
 def _die_with_parent() -> None:
@@ -165,7 +166,12 @@ def host_main(conn: Connection, text: Any, numbers: Any, settings: Settings, par
 
 
 def _loop(conn: Connection, group: RunnerGroup, idle: Callable[[], None]) -> None:
+    reported = 0.0
     while True:
+        if time.monotonic() - reported >= ROWS_EVERY_S:
+            reported = time.monotonic()
+            if not _report_rows(conn, group):
+                return
         try:
             if not conn.poll(0.2):
                 _guard(idle)
@@ -195,6 +201,19 @@ def _loop(conn: Connection, group: RunnerGroup, idle: Callable[[], None]) -> Non
         if group.released:
             group.released = False
             _release_memory()
+
+
+def _report_rows(conn: Connection, group: RunnerGroup) -> bool:
+    """Refresh the idle runners' snapshots and send the engine every runner's status and P&L
+    (unasked, about once a second: the engine's summary never waits for a busy host). False
+    when the engine is gone."""
+    group.refresh_idle()
+    _guard(group.flush)
+    try:
+        conn.send(("rows", group.status_rows()))
+    except (EOFError, OSError):
+        return False
+    return True
 
 
 def _guard(action: Callable[[], Any]) -> Any:

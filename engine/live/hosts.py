@@ -74,6 +74,11 @@ class LocalHost:
         self.latencies: list[float] = []
         self.acked: dict[FeedKey, int] = {}
 
+    def status_rows(self) -> list[dict[str, Any]]:
+        """Every runner's status and P&L (idle runners' snapshots refreshed)."""
+        self.group.refresh_idle()
+        return self.group.status_rows()
+
     def queue(self, bar: Bar, produced: float) -> None:
         """Process the bar now."""
         self.processed += self.group.on_bar(bar, produced)
@@ -150,6 +155,7 @@ class ProcessHost:
         self.latencies: list[float] = []
         #: Per feed, the last bar whose batch the host finished (published and flushed).
         self.acked: dict[FeedKey, int] = {}
+        self.rows: list[dict[str, Any]] = []
         self._progress = (self.slot.progress, time.monotonic())
 
     # -- bars -----------------------------------------------------------------------------
@@ -199,7 +205,14 @@ class ProcessHost:
                 self.latencies += message[3]
             elif kind == "cmd":
                 reply = message[2]
+            elif kind == "rows":
+                self.rows = message[1]
         return reply
+
+    def status_rows(self) -> list[dict[str, Any]]:
+        """The runners' status rows the host last reported (it sends them about once a
+        second on its own)."""
+        return self.rows
 
     def check(self, now: float) -> HostFailed | None:
         """Why the host must be killed now, or None."""

@@ -31,6 +31,9 @@ from engine.storage.db import make_engine
 from engine.storage.runner_store import RunnerStore
 
 IDLE_SLEEP_S = 0.02
+COMMANDS_EVERY_S = 0.01
+"""The command queue is polled at most this often (one Redis round trip each): polling it on
+every loop pass cost the engine more than half its time at 20,000 runner-bars/s."""
 
 
 def build_engine(settings: Settings, stop: threading.Event | None = None) -> TradingEngine:
@@ -70,11 +73,13 @@ def run(engine: TradingEngine, stop: threading.Event) -> None:
     gc.freeze()  # start-up objects leave the collector's work: shorter pauses
     gc.set_threshold(50_000, 20, 20)
     processed = counted = 0  # runner-bars: all so far, and when the rate was last published
-    last_status = time.monotonic()
+    last_status = last_commands = time.monotonic()
     while not stop.is_set():
         now = time.monotonic()
         try:
-            engine.process_commands()
+            if now - last_commands >= COMMANDS_EVERY_S:
+                engine.process_commands()
+                last_commands = now
             processed += engine.tick(now)
             if now - last_status >= 1.0:  # the rate over the last second or so
                 engine.publish_status((processed - counted) / (now - last_status))

