@@ -33,8 +33,8 @@ _ORJSON_OPTIONS = (
 def _dumps(value: Any) -> bytes:
     """Compact JSON, as ``json.dumps(value, separators=(",", ":"), default=str)`` writes it
     (datetimes and other objects as their ``str``) except that NaN and infinities are
-    ``null`` (valid JSON) and numpy numbers are numbers. orjson: a runner host encodes a snapshot or a decision per runner
-    per bar, ~10x faster than the standard library."""
+    ``null`` (valid JSON) and numpy numbers are numbers. orjson: a runner host encodes a
+    snapshot or a decision per runner per bar, ~10x faster than the standard library."""
     try:
         return orjson.dumps(value, default=str, option=_ORJSON_OPTIONS)
     except TypeError:  # an integer beyond 64 bits, say: the standard library takes anything

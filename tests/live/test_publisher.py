@@ -18,7 +18,7 @@ def test_dumps_matches_the_standard_library_and_writes_valid_json() -> None:
         "price": 42_000.123456789,
         "bars": 2**53 + 1,
         "flags": [True, False, None],
-        "nested": {"logs": ["a \"quoted\" line", "ünïcode", "tab\tand\nnewline"]},
+        "nested": {"logs": ['a "quoted" line', "ünïcode", "tab\tand\nnewline"]},
         "when": datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
         "numpy": [np.float64(1.5), np.int64(7)],
     }
