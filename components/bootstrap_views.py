@@ -19,6 +19,7 @@ PATHS = f"{P}-paths"
 BLOCK = f"{P}-block"
 SEED = f"{P}-seed"
 RUN = f"{P}-run"
+CANCEL = f"{P}-cancel"
 OUTPUT = f"{P}-output"
 STORE = f"{P}-id"
 POLL = f"{P}-poll"
@@ -60,8 +61,25 @@ def make_controls() -> html.Div:
                         md=3,
                     ),
                     dbc.Col(
-                        dbc.Button(
-                            "Run bootstrap", id=RUN, color="success", size="sm", className="w-100"
+                        html.Div(
+                            [
+                                dbc.Button(
+                                    "Run bootstrap",
+                                    id=RUN,
+                                    color="success",
+                                    size="sm",
+                                    className="flex-grow-1",
+                                ),
+                                dbc.Button(
+                                    "Cancel",
+                                    id=CANCEL,
+                                    color="danger",
+                                    outline=True,
+                                    size="sm",
+                                    style={"display": "none"},
+                                ),
+                            ],
+                            className="d-flex gap-2",
                         ),
                         md=3,
                     ),

@@ -32,6 +32,7 @@ from components.backtest_results import (
 from engine.api.backtests import delete as delete_handler
 from engine.api.backtests import status_of
 from engine.api.candle_bootstrap import candle_bootstrap_state, submit_candle_bootstrap
+from engine.api.candle_bootstrap import delete as bootstrap_delete
 from engine.api.core import ApiError, ApiRequest
 from engine.api.dispatch import respond
 from engine.api.robustness import lookahead_state, run_monte_carlo, submit_lookahead
@@ -489,6 +490,7 @@ def _bootstrap_body(state: dict[str, Any]) -> Any:
     Output(cb.STORE, "data"),
     Output(cb.POLL, "disabled"),
     Output(cb.OUTPUT, "children"),
+    Output(cb.CANCEL, "style"),
     Input(cb.RUN, "n_clicks"),
     State(cb.PATHS, "value"),
     State(cb.BLOCK, "value"),
@@ -507,22 +509,40 @@ def _bootstrap(n_clicks: int | None, paths: Any, block: Any, seed: Any, backtest
     try:
         answer = submit_candle_bootstrap(services(), body)
     except ApiError as exc:
-        return no_update, True, dbc.Alert(exc.message, color="warning", className="mt-2")
+        alert = dbc.Alert(exc.message, color="warning", className="mt-2")
+        return no_update, True, alert, no_update
     except TradeSimError as exc:
-        return no_update, True, dbc.Alert(str(exc), color="warning", className="mt-2")
-    return answer["bootstrap_id"], False, cb.progress_view({"status": "queued", "paths": 0})
+        return no_update, True, dbc.Alert(str(exc), color="warning", className="mt-2"), no_update
+    queued = cb.progress_view({"status": "queued", "paths": 0})
+    return answer["bootstrap_id"], False, queued, {}
 
 
 @callback(
     Output(cb.OUTPUT, "children", allow_duplicate=True),
     Output(cb.POLL, "disabled", allow_duplicate=True),
+    Output(cb.CANCEL, "style", allow_duplicate=True),
     Input(cb.POLL, "n_intervals"),
     State(cb.STORE, "data"),
     prevent_initial_call=True,
 )
 def _bootstrap_poll(_n: int | None, bootstrap_id: str | None) -> Any:
-    """Paths done while it runs; the result once finished."""
+    """Paths done while it runs (Cancel shown); the result once finished."""
     if not bootstrap_id:
         raise PreventUpdate
     state = candle_bootstrap_state(services(), bootstrap_id)
-    return _bootstrap_body(state), state["status"] not in ("queued", "running")
+    active = state["status"] in ("queued", "running")
+    return _bootstrap_body(state), not active, {} if active else {"display": "none"}
+
+
+@callback(
+    Output(cb.OUTPUT, "children", allow_duplicate=True),
+    Input(cb.CANCEL, "n_clicks"),
+    State(cb.STORE, "data"),
+    prevent_initial_call=True,
+)
+def _bootstrap_cancel(n_clicks: int | None, bootstrap_id: str | None) -> Any:
+    """Stop the running bootstrap (its job looks at most every 0.5 s); the poll shows it."""
+    if not n_clicks or not bootstrap_id:
+        raise PreventUpdate
+    respond(bootstrap_delete, services(), ApiRequest(path={"bootstrap_id": bootstrap_id}))
+    return make_progress({"status": "running", "stage": "cancelling…", "progress": 0})

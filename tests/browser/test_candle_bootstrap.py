@@ -79,6 +79,19 @@ def test_candle_bootstrap_card(dash_duo: Any, bt_services: Services) -> None:  #
         30,
         "no fan chart",
     )
+    assert not dash_duo.find_element("#cb-cancel").is_displayed()  # nothing running
+    # a long one, cancelled from the card: the button shows while it runs, the job stops
+    fill(dash_duo.find_element("#cb-paths"), "1000")
+    click(driver, dash_duo.find_element("#cb-run"))
+    wait_until(lambda: dash_duo.find_element("#cb-cancel").is_displayed(), 20, "no Cancel")
+    click(driver, dash_duo.find_element("#cb-cancel"))
+    wait_until(lambda: "cancelled" in dash_duo.find_element("#cb-output").text, 30, "not stopped")
+    with bt_services.db.connect() as conn:
+        statuses = conn.execute(
+            sa.text("SELECT status FROM candle_bootstraps ORDER BY created_at")
+        ).scalars()
+        assert list(statuses) == ["finished", "cancelled"]
+    assert not dash_duo.find_element("#cb-cancel").is_displayed()
     folder = os.environ.get("TRADESIM_SCREENSHOTS")
     if folder:
         card = dash_duo.find_element("#cb-output").find_element(
