@@ -40,7 +40,7 @@ bench: install
 	$(BIN)/python -m benchmarks.bench_validator
 	$(BIN)/python -m benchmarks.bench_data
 	$(BIN)/python -m benchmarks.bench_candles
-	$(BIN)/python -m benchmarks.bench_engine_load --runners 200 --rate 50 --seconds 20
+	$(BIN)/python -m benchmarks.bench_engine_load --runners 200 --rate 100 --seconds 20
 	$(BIN)/python -m benchmarks.bench_ui_callbacks
 	$(BIN)/python -m benchmarks.bench_chart
 	$(BIN)/python -m benchmarks.bench_soak 10
