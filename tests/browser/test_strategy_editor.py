@@ -72,12 +72,19 @@ def test_create_edit_save_reload_delete(dash_duo: Any, app: Any, strategy_dir: P
     # New from the EMA Crossover template
     dash_duo.find_element("#strategies-new").click()
     dash_duo.wait_for_element("#strategies-new-modal .template-list")
-    option = next(
-        e
-        for e in dash_duo.find_elements("#strategies-new-template label")
-        if e.text.startswith("EMA Crossover")
-    )
-    option.click()
+
+    def ema_template() -> Any:  # labels read '' until the modal has faded in
+        return next(
+            (
+                e
+                for e in dash_duo.find_elements("#strategies-new-template label")
+                if e.text.startswith("EMA Crossover")
+            ),
+            None,
+        )
+
+    wait_until(lambda: ema_template() is not None, 10, "no EMA Crossover template")
+    ema_template().click()
     dash_duo.wait_for_contains_text("#strategies-new-preview", "indicators.ema(params.fast)")
     name_input = dash_duo.find_element("#strategies-new-name")
     name_input.send_keys(Keys.CONTROL, "a")
