@@ -88,7 +88,8 @@ def main() -> None:
         try:
             cpu1 = [p.cpu_times() for p in family]
         except psutil.NoSuchProcess:
-            restarts = [line for line in log_path.read_text().splitlines() if "restarted" in line]
+            time.sleep(3)  # the engine logs the restart once it has noticed
+            restarts = [line for line in log_path.read_text().splitlines() if "host" in line]
             raise SystemExit(f"a runner host was restarted during the run: {restarts}") from None
         end_bars = sum(s["stats"]["bars_processed"] for s in client.snapshots())
         beat = client.heartbeat() or {}

@@ -59,10 +59,10 @@ FEED_SAVE_EVERY_S = 0.5
 FORMING_EVERY_S = 0.5
 MAX_BARS_PER_TICK = 20
 TICK_BUDGET_S = 0.05
-MAX_BACKLOG = 16
+MAX_BACKLOG = 12
 """Bars queued for a host (besides the batch it is processing) before its feeds wait. It bounds
 the queueing delay when the hosts are saturated: at 20,000 runner-bars/s, 64 let the p99
-bar->snapshot latency reach 85-300 ms, 16 keeps it at 51-78 ms for 2-4 % fewer bars/s."""
+bar->snapshot latency reach 85-300 ms; 12 keeps it under 50 ms (benchmarks/bench_engine_load)."""
 BLOCKED_RETRY_S = 0.005
 """A feed waiting for its hosts' backlog is looked at again after this long (or a reply)."""
 """A tick stops taking bars after this long (feeds take turns starting); when the engine
