@@ -67,16 +67,24 @@ def _record(services: Services, backtest_id: str) -> BacktestRecord:
     return reconcile(services, record)
 
 
+def lost_job_reason(services: Services, job_id: str | None, noun: str) -> str | None:
+    """Why the job of an active ``noun`` (a backtest, a candle bootstrap) is lost — failed,
+    gone with a flushed Redis, or its worker killed — or None while it is alive."""
+    if job_id is None or services.jobs is None:
+        return None
+    state = services.jobs.state(job_id)
+    if state.status in LOST_STATUSES:
+        return state.error or f"the job was lost ({state.status}); run the {noun} again"
+    if not state.worker_alive:
+        return f"the worker running this {noun} stopped; run the {noun} again"
+    return None
+
+
 def reconcile(services: Services, record: BacktestRecord) -> BacktestRecord:
     """Mark an active backtest failed when its job is lost (killed worker, flushed Redis)."""
-    if record.status not in ACTIVE or record.job_id is None or services.jobs is None:
+    if record.status not in ACTIVE:
         return record
-    state = services.jobs.state(record.job_id)
-    reason = None
-    if state.status in LOST_STATUSES:
-        reason = state.error or f"the job was lost ({state.status}); run the backtest again"
-    elif not state.worker_alive:
-        reason = "the worker running this backtest stopped; run the backtest again"
+    reason = lost_job_reason(services, record.job_id, "backtest")
     if reason is None:
         return record
     store = BacktestStore(services.db)

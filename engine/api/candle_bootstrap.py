@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from engine.api.backtests import lost_job_reason
 from engine.api.core import ApiError, ApiRequest, ApiResponse, Route, ok
 from engine.api.schema import Body, PathParams, absent
 from engine.backtest.data_spec import DataSpec, check_available
@@ -96,9 +97,14 @@ def submit_candle_bootstrap(services: Services, body: Any) -> dict[str, Any]:
 
 def candle_bootstrap_state(services: Services, bootstrap_id: str) -> dict[str, Any]:
     """Status, ``done``/``paths``, ``progress`` and (once finished) ``result``."""
-    found = CandleBootstrapStore(services.db).get(bootstrap_id)
+    store = CandleBootstrapStore(services.db)
+    found = store.get(bootstrap_id)
     if found is None:
         raise ApiError(404, "not_found", f"no candle bootstrap '{bootstrap_id}'")
+    if found["status"] in ACTIVE:  # a killed worker leaves it failed, never running forever
+        reason = lost_job_reason(services, found["job_id"], "candle bootstrap")
+        if reason is not None and store.fail(bootstrap_id, reason):
+            found = store.get(bootstrap_id) or found
     return found
 
 

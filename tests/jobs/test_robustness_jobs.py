@@ -223,3 +223,31 @@ def test_candle_bootstrap_cancel_stops_the_job(env: Env) -> None:
     assert job.return_value()["status"] == "cancelled"
     state = read()
     assert state["status"] == "cancelled" and state["result"] is None and state["done"] < 1000
+
+
+def test_candle_bootstrap_of_a_killed_work_horse_reads_failed(env: Env) -> None:
+    import os
+    import signal
+
+    import psutil
+
+    env.start_workers(1)
+    backtest_id = finished_backtest(env)
+    body = {"backtest_id": backtest_id, "paths": 1000, "block": 30}
+    answer = call(create_bootstrap, env.services, body=body)
+    path = {"bootstrap_id": answer.payload["data"]["bootstrap_id"]}
+    read = lambda: call(get_bootstrap, env.services, path=path).payload["data"]  # noqa: E731
+    deadline = time.monotonic() + 60
+    while read()["done"] < 1:
+        assert time.monotonic() < deadline, read()
+        time.sleep(0.05)
+    horses = [c for w in env.workers for c in psutil.Process(w.pid).children(recursive=True)]
+    assert horses, "the worker runs the job in a work-horse"
+    for horse in horses:
+        os.kill(horse.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while (state := read())["status"] == "running":
+        assert time.monotonic() < deadline, state
+        time.sleep(0.2)
+    assert state["status"] == "failed" and state["error"], state
+    assert state["result"] is None and state["done"] < 1000
